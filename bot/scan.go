@@ -1,0 +1,175 @@
+package bot
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// SubscriptionSource reads the partner's customers and their subscriptions.
+type SubscriptionSource interface {
+	ListCustomers(ctx context.Context) ([]Customer, error)
+	ListSubscriptions(ctx context.Context, customerID string) ([]Subscription, error)
+}
+
+// Scanner finds the subscriptions of retired SKUs across all customers.
+type Scanner struct {
+	Source  SubscriptionSource
+	Retired []RetiredSKU // default: KaizalaPro
+	// Concurrency is how many customers are read at once; the source's own
+	// rate limiter decides the pace. Default 8.
+	Concurrency int
+	Now         func() time.Time
+	Location    *time.Location // for "today"; default UTC
+	// Progress, when set, is called after each customer.
+	Progress func(done, total int)
+}
+
+// Finding is a subscription of a retired SKU.
+type Finding struct {
+	Customer     Customer
+	Subscription Subscription
+	Retired      string // the RetiredSKU's name
+	// DaysLeft until the end date; meaningful only when Subscription.HasEnd.
+	DaysLeft int
+}
+
+// Expiring reports whether the finding needs a migration within days: active,
+// not renewing by itself, and ending (or already past its end) within days.
+// This is the documented test: "end date … along with auto renew = False".
+func (f Finding) Expiring(days int) bool {
+	s := f.Subscription
+	return s.Active() && !s.AutoRenew && s.HasEnd() && f.DaysLeft <= days
+}
+
+// CustomerFailure is a customer whose subscriptions could not be read.
+type CustomerFailure struct {
+	Customer Customer
+	Err      error
+}
+
+// ScanReport is the outcome of one scan.
+type ScanReport struct {
+	Started   time.Time
+	Finished  time.Time
+	Customers int
+	// Findings are every subscription of a retired SKU, sorted by days left.
+	Findings []Finding
+	// Failures are the customers that could not be read; the rest of the
+	// scan is complete without them.
+	Failures []CustomerFailure
+}
+
+// Expiring returns the findings that are Expiring within days.
+func (r *ScanReport) Expiring(days int) []Finding {
+	var out []Finding
+	for _, f := range r.Findings {
+		if f.Expiring(days) {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// Scan reads every customer's subscriptions concurrently. A customer that
+// cannot be read is recorded in Failures and does not stop the scan; only a
+// failure to list the customers, or ctx ending, fails the whole scan.
+func (s *Scanner) Scan(ctx context.Context) (*ScanReport, error) {
+	now := time.Now
+	if s.Now != nil {
+		now = s.Now
+	}
+	retired := s.Retired
+	if len(retired) == 0 {
+		retired = []RetiredSKU{KaizalaPro}
+	}
+	report := &ScanReport{Started: now()}
+	customers, err := s.Source.ListCustomers(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("listing customers: %w", err)
+	}
+	report.Customers = len(customers)
+
+	type result struct {
+		findings []Finding
+		err      error
+	}
+	results := make([]result, len(customers))
+	next := make(chan int)
+	var done atomic.Int64
+	var wg sync.WaitGroup
+	for range max(1, min(cmp.Or(s.Concurrency, 8), len(customers))) {
+		wg.Go(func() {
+			for i := range next {
+				subs, err := s.Source.ListSubscriptions(ctx, customers[i].ID)
+				if err != nil {
+					results[i].err = err
+				} else {
+					results[i].findings = s.classify(customers[i], subs, retired, now())
+				}
+				if s.Progress != nil {
+					s.Progress(int(done.Add(1)), len(customers))
+				}
+			}
+		})
+	}
+feed:
+	for i := range customers {
+		select {
+		case next <- i:
+		case <-ctx.Done():
+			break feed
+		}
+	}
+	close(next)
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("scan interrupted: %w", err)
+	}
+
+	for i, r := range results {
+		if r.err != nil {
+			report.Failures = append(report.Failures, CustomerFailure{Customer: customers[i], Err: r.err})
+		}
+		report.Findings = append(report.Findings, r.findings...)
+	}
+	slices.SortStableFunc(report.Findings, func(a, b Finding) int {
+		return cmp.Or(
+			cmp.Compare(sortDays(a), sortDays(b)),
+			cmp.Compare(a.Customer.Label(), b.Customer.Label()),
+			cmp.Compare(a.Subscription.ID, b.Subscription.ID),
+		)
+	})
+	report.Finished = now()
+	return report, nil
+}
+
+// sortDays puts subscriptions without an end date last.
+func sortDays(f Finding) int {
+	if !f.Subscription.HasEnd() {
+		return int(^uint(0) >> 1)
+	}
+	return f.DaysLeft
+}
+
+func (s *Scanner) classify(c Customer, subs []Subscription, retired []RetiredSKU, now time.Time) []Finding {
+	var out []Finding
+	for _, sub := range subs {
+		for _, r := range retired {
+			if !r.Matches(sub) {
+				continue
+			}
+			f := Finding{Customer: c, Subscription: sub, Retired: r.Name}
+			if sub.HasEnd() {
+				f.DaysLeft = DaysLeft(sub.EndDate, now, s.Location)
+			}
+			out = append(out, f)
+			break
+		}
+	}
+	return out
+}
