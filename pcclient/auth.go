@@ -2,6 +2,7 @@ package pcclient
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"net/url"
@@ -138,12 +139,31 @@ func tokenError(err error) error {
 	var re *oauth2.RetrieveError
 	if errors.As(err, &re) {
 		ae := &AuthError{ErrorCode: re.ErrorCode, Description: firstLine(re.ErrorDescription), Err: errors.New("token request refused")}
+		if ae.ErrorCode == "" {
+			// x/oauth2 reads the error fields only when the answer says it
+			// is JSON; proxies and older endpoints don't always say so.
+			var body struct {
+				Error       string `json:"error"`
+				Description string `json:"error_description"`
+			}
+			if json.Unmarshal(re.Body, &body) == nil {
+				ae.ErrorCode, ae.Description = body.Error, firstLine(body.Description)
+			}
+		}
 		if re.Response != nil {
 			ae.StatusCode = re.Response.StatusCode
 		}
+		ae.Temporary = ae.StatusCode == http.StatusTooManyRequests || ae.StatusCode >= 500
 		return ae
 	}
-	return &AuthError{Err: scrubURLError(err)}
+	var urlErr *url.Error
+	if errors.As(err, &urlErr) {
+		// The token endpoint was not reached.
+		return &AuthError{Temporary: true, Err: scrubURLError(err)}
+	}
+	// An answer that is not a token (no access_token, not JSON): retrying
+	// the same request gets the same answer.
+	return &AuthError{Err: err}
 }
 
 func firstLine(s string) string {

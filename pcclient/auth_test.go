@@ -104,3 +104,36 @@ func asAuthError(err error, target **AuthError) bool {
 	}
 	return false
 }
+
+func TestTokenFailuresAreClassified(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		handler http.HandlerFunc
+		class   Class
+	}{
+		{"5xx is temporary", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, 503, `{"error":"temporarily_unavailable"}`) }, ClassRetryable},
+		{"an answer without a token is not", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, 200, `{"token_type":"Bearer"}`) }, ClassAuth},
+		{"invalid_grant is auth", func(w http.ResponseWriter, r *http.Request) {
+			writeJSON(w, 400, `{"error":"invalid_grant","error_description":"AADSTS700082: The refresh token has expired due to inactivity."}`)
+		}, ClassAuth},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFakePC(t)
+			f.Mux.HandleFunc("POST /bad/oauth2/token", tc.handler)
+			c := f.newClient(t, TokenConfig{TokenURL: f.URL + "/bad/oauth2/token", RefreshToken: testRefreshToken})
+			_, err := c.GetCustomer(context.Background(), "c1")
+			if got := Classify(err); got != tc.class {
+				t.Errorf("Classify(%v) = %v, want %v", err, got, tc.class)
+			}
+			assertNoSecret(t, err)
+		})
+	}
+	t.Run("unreachable endpoint is temporary", func(t *testing.T) {
+		f := newFakePC(t)
+		c := f.newClient(t, TokenConfig{TokenURL: "http://127.0.0.1:1/t/oauth2/token"}, func(cfg *Config) { cfg.MaxAttempts = 2 })
+		_, err := c.GetCustomer(context.Background(), "c1")
+		if !IsRetryable(err) {
+			t.Errorf("want retryable, got %v (%v)", Classify(err), err)
+		}
+	})
+}

@@ -101,7 +101,10 @@ type AuthError struct {
 	StatusCode  int    // HTTP status of the token endpoint, 0 if it was not reached
 	ErrorCode   string // e.g. invalid_client, invalid_grant
 	Description string // first line of error_description (AADSTS…)
-	Err         error
+	// Temporary is set when the endpoint could not be reached or answered
+	// 5xx/429: trying again later may work.
+	Temporary bool
+	Err       error
 }
 
 func (e *AuthError) Error() string {
@@ -116,12 +119,6 @@ func (e *AuthError) Error() string {
 }
 
 func (e *AuthError) Unwrap() error { return e.Err }
-
-// temporary reports whether fetching the token may work if tried again: the
-// endpoint was unreachable or answered 5xx/429.
-func (e *AuthError) temporary() bool {
-	return e.StatusCode == 0 || e.StatusCode == http.StatusTooManyRequests || e.StatusCode >= 500
-}
 
 // TransportError is a request that got no HTTP answer: a refused or dropped
 // connection, or an attempt that timed out.
@@ -179,7 +176,7 @@ func Classify(err error) Class {
 	case errors.As(err, &apiErr):
 		return classifyStatus(apiErr.StatusCode)
 	case errors.As(err, &authErr):
-		if authErr.temporary() {
+		if authErr.Temporary {
 			return ClassRetryable
 		}
 		return ClassAuth

@@ -1,0 +1,93 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/kaizalabot/kaizalabot/pcsim"
+)
+
+const pcsimHelp = `Usage: kaizalabot pcsim [flags]
+
+Runs an in-memory Partner Center that answers the documented REST API (tokens,
+customers, subscriptions, orders, carts, offers, licences) with a seeded world
+of customers, about 40% of them holding Kaizala Pro. It prints the PC_*
+settings that point kaizalabot at it.
+
+Flags:
+`
+
+func runPCSim(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	def := pcsim.DefaultOptions()
+	fs := flag.NewFlagSet("pcsim", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprint(stderr, pcsimHelp); fs.PrintDefaults() }
+	addr := fs.String("addr", "127.0.0.1:8081", "address to listen on")
+	opts := def
+	fs.IntVar(&opts.Customers, "customers", def.Customers, "number of customers")
+	fs.Int64Var(&opts.Seed, "seed", def.Seed, "world seed: the same seed builds the same world")
+	fs.IntVar(&opts.RateLimit, "rate-limit", def.RateLimit, "requests per minute for the whole partner (0 = off)")
+	fs.DurationVar(&opts.Latency, "latency", 0, "added to every request")
+	fs.Float64Var(&opts.FaultRate, "fault-rate", 0, "fraction of /v1 requests answered 500/503 or cut off")
+	fs.DurationVar(&opts.ProvisioningDelay, "provisioning-delay", def.ProvisioningDelay, "how long bought seats take to show in subscribed SKUs")
+	fs.StringVar(&opts.ClientID, "client-id", def.ClientID, "accepted client id")
+	fs.StringVar(&opts.ClientSecret, "client-secret", def.ClientSecret, "accepted client secret")
+	fs.StringVar(&opts.RefreshToken, "refresh-token", def.RefreshToken, "accepted refresh token")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitConfig
+	}
+	switch {
+	case fs.NArg() > 0:
+		fmt.Fprintf(stderr, "kaizalabot pcsim: unexpected argument %q\n", fs.Arg(0))
+		return exitConfig
+	case opts.Customers < 0 || opts.Customers > 200_000:
+		fmt.Fprintf(stderr, "kaizalabot pcsim: --customers %d: want 0 to 200000\n", opts.Customers)
+		return exitConfig
+	case opts.RateLimit < 0:
+		fmt.Fprintf(stderr, "kaizalabot pcsim: --rate-limit %d: want 0 (off) or more\n", opts.RateLimit)
+		return exitConfig
+	case opts.FaultRate < 0 || opts.FaultRate > 1:
+		fmt.Fprintf(stderr, "kaizalabot pcsim: --fault-rate %g: want a fraction from 0 to 1\n", opts.FaultRate)
+		return exitConfig
+	case opts.Latency < 0 || opts.ProvisioningDelay < 0:
+		fmt.Fprintln(stderr, "kaizalabot pcsim: --latency and --provisioning-delay cannot be negative")
+		return exitConfig
+	case opts.ClientID == "" || opts.ClientSecret == "" || opts.RefreshToken == "":
+		fmt.Fprintln(stderr, "kaizalabot pcsim: --client-id, --client-secret and --refresh-token cannot be empty")
+		return exitConfig
+	}
+
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		fmt.Fprintf(stderr, "kaizalabot pcsim: %v\n", err)
+		return exitFailed
+	}
+	sim := pcsim.New(opts)
+	srv := &http.Server{Handler: sim, ReadHeaderTimeout: 10 * time.Second}
+	base := "http://" + ln.Addr().String()
+	fmt.Fprintf(stdout, "Partner Center sandbox on %s: %d customers, seed %d, rate limit %d/min\n", base, opts.Customers, opts.Seed, opts.RateLimit)
+	fmt.Fprintf(stdout, "export PC_API_URL=%s\nexport PC_TENANT_ID=sandbox-partner\nexport PC_TOKEN_URL=%s/sandbox-partner/oauth2/token\n", base, base)
+	fmt.Fprintf(stdout, "export PC_CLIENT_ID=%s\nexport PC_CLIENT_SECRET=%s\nexport PC_REFRESH_TOKEN=%s\n", opts.ClientID, opts.ClientSecret, opts.RefreshToken)
+
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		fmt.Fprintf(stderr, "kaizalabot pcsim: %v\n", err)
+		return exitFailed
+	case <-ctx.Done():
+	}
+	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = srv.Shutdown(shutdown)
+	return exitOK
+}
