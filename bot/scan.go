@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -140,7 +141,7 @@ feed:
 	slices.SortStableFunc(report.Findings, func(a, b Finding) int {
 		return cmp.Or(
 			cmp.Compare(sortDays(a), sortDays(b)),
-			cmp.Compare(a.Customer.Label(), b.Customer.Label()),
+			cmp.Compare(strings.ToLower(a.Customer.Label()), strings.ToLower(b.Customer.Label())),
 			cmp.Compare(a.Subscription.ID, b.Subscription.ID),
 		)
 	})

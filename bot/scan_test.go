@@ -1,0 +1,178 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// memorySource is an in-memory SubscriptionSource.
+type memorySource struct {
+	customers []Customer
+	subs      map[string][]Subscription
+	fail      map[string]error
+	calls     atomic.Int32
+	block     chan struct{}
+}
+
+func (m *memorySource) ListCustomers(context.Context) ([]Customer, error) { return m.customers, nil }
+
+func (m *memorySource) ListSubscriptions(ctx context.Context, id string) ([]Subscription, error) {
+	m.calls.Add(1)
+	if m.block != nil {
+		select {
+		case <-m.block:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	if err := m.fail[id]; err != nil {
+		return nil, err
+	}
+	return m.subs[id], nil
+}
+
+var now = time.Date(2026, 11, 24, 15, 30, 0, 0, time.UTC)
+
+func endIn(days int) time.Time { return time.Date(2026, 11, 24, 23, 59, 59, 0, time.UTC).AddDate(0, 0, days) }
+
+func TestFindingExpiring(t *testing.T) {
+	kaizala := func(mod func(*Subscription)) Subscription {
+		s := Subscription{ID: "S", OfferName: "Kaizala Pro", Status: "active", EndDate: endIn(10), Quantity: 5}
+		if mod != nil {
+			mod(&s)
+		}
+		return s
+	}
+	for _, tc := range []struct {
+		name   string
+		sub    Subscription
+		within int
+		want   bool
+	}{
+		{"active, not renewing, inside the window", kaizala(nil), 90, true},
+		{"on the window's last day", kaizala(nil), 10, true},
+		{"a day outside the window", kaizala(nil), 9, false},
+		{"already past its end but still active", kaizala(func(s *Subscription) { s.EndDate = endIn(-3) }), 0, true},
+		{"renews by itself", kaizala(func(s *Subscription) { s.AutoRenew = true }), 90, false},
+		{"suspended", kaizala(func(s *Subscription) { s.Status = "suspended" }), 90, false},
+		{"a status added later", kaizala(func(s *Subscription) { s.Status = "disabled" }), 90, false},
+		{"status in capitals", kaizala(func(s *Subscription) { s.Status = "Active" }), 90, true},
+		{"no end date", kaizala(func(s *Subscription) { s.EndDate = time.Time{} }), 90, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := Finding{Subscription: tc.sub}
+			if tc.sub.HasEnd() {
+				f.DaysLeft = DaysLeft(tc.sub.EndDate, now, time.UTC)
+			}
+			if got := f.Expiring(tc.within); got != tc.want {
+				t.Errorf("Expiring(%d) = %v, want %v (days left %d)", tc.within, got, tc.want, f.DaysLeft)
+			}
+		})
+	}
+}
+
+func TestDaysLeft(t *testing.T) {
+	tokyo, _ := time.LoadLocation("Asia/Tokyo")
+	for _, tc := range []struct {
+		name string
+		end  time.Time
+		now  time.Time
+		loc  *time.Location
+		want int
+	}{
+		{"ends today", time.Date(2026, 11, 24, 0, 0, 0, 0, time.UTC), now, nil, 0},
+		{"ends tomorrow (date-time form)", time.Date(2026, 11, 25, 23, 59, 59, 0, time.UTC), now, time.UTC, 1},
+		{"ended yesterday", time.Date(2026, 11, 23, 0, 0, 0, 0, time.UTC), now, time.UTC, -1},
+		{"across a leap day", time.Date(2028, 3, 1, 0, 0, 0, 0, time.UTC), time.Date(2028, 2, 28, 12, 0, 0, 0, time.UTC), time.UTC, 2},
+		{"today is already tomorrow in Tokyo", time.Date(2026, 11, 25, 0, 0, 0, 0, time.UTC), now, tokyo, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := DaysLeft(tc.end, tc.now, tc.loc); got != tc.want {
+				t.Errorf("DaysLeft = %d, want %d", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestRetiredSKUMatchesOnOfferNameOrID(t *testing.T) {
+	custom := RetiredSKU{Name: "Office 365 E4", OfferIDs: []string{"abc-123"}, OfferNameContains: []string{"Enterprise E4"}}
+	for _, tc := range []struct {
+		sku  RetiredSKU
+		sub  Subscription
+		want bool
+	}{
+		{KaizalaPro, Subscription{OfferName: "Kaizala Pro"}, true},
+		{KaizalaPro, Subscription{OfferName: "MICROSOFT KAIZALA PRO"}, true},
+		{KaizalaPro, Subscription{OfferName: "Office 365 E3", FriendlyName: "Kaizala replacement"}, false},
+		{custom, Subscription{OfferID: "ABC-123"}, true},
+		{custom, Subscription{OfferName: "Office 365 Enterprise E4"}, true},
+		{custom, Subscription{OfferName: "Office 365 Enterprise E3"}, false},
+	} {
+		if got := tc.sku.Matches(tc.sub); got != tc.want {
+			t.Errorf("%s.Matches(%+v) = %v, want %v", tc.sku.Name, tc.sub, got, tc.want)
+		}
+	}
+}
+
+func TestScanReadsEveryCustomerAndKeepsGoingPastFailures(t *testing.T) {
+	src := &memorySource{
+		customers: []Customer{{ID: "a", Domain: "a.example"}, {ID: "b", Domain: "b.example"}, {ID: "c", Domain: "c.example"}, {ID: "d", Name: "Delta"}},
+		subs: map[string][]Subscription{
+			"a": {{ID: "A1", OfferName: "Kaizala Pro", Status: "active", EndDate: endIn(30)}, {ID: "A2", OfferName: "Office 365 E3", Status: "active", EndDate: endIn(1)}},
+			"b": {{ID: "B1", OfferName: "Kaizala Pro", Status: "active", EndDate: endIn(2)}, {ID: "B2", OfferName: "Kaizala Pro", Status: "active"}},
+			"d": {{ID: "D1", OfferName: "Kaizala Pro", Status: "active", EndDate: endIn(2)}},
+		},
+		fail: map[string]error{"c": errors.New("403 forbidden")},
+	}
+	var progress atomic.Int32
+	s := &Scanner{Source: src, Concurrency: 3, Now: func() time.Time { return now }, Progress: func(done, total int) {
+		progress.Add(1)
+		if total != 4 {
+			t.Errorf("progress total %d", total)
+		}
+	}}
+	r, err := s.Scan(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, f := range r.Findings {
+		ids = append(ids, f.Subscription.ID)
+	}
+	// Sorted by days left, then customer; the one without an end date last.
+	if got := strings.Join(ids, ","); got != "B1,D1,A1,B2" {
+		t.Errorf("findings = %s", got)
+	}
+	if len(r.Failures) != 1 || r.Failures[0].Customer.ID != "c" || r.Customers != 4 {
+		t.Errorf("failures = %+v, customers = %d", r.Failures, r.Customers)
+	}
+	if progress.Load() != 4 || src.calls.Load() != 4 {
+		t.Errorf("progress calls %d, source calls %d", progress.Load(), src.calls.Load())
+	}
+	if got := len(r.Expiring(30)); got != 3 {
+		t.Errorf("Expiring(30) = %d findings, want 3", got)
+	}
+	if got := len(r.Expiring(1)); got != 0 {
+		t.Errorf("Expiring(1) = %d findings, want 0", got)
+	}
+}
+
+func TestScanStopsWhenTheContextEnds(t *testing.T) {
+	src := &memorySource{block: make(chan struct{}), customers: make([]Customer, 50)}
+	for i := range src.customers {
+		src.customers[i].ID = string(rune('a' + i))
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() { time.Sleep(20 * time.Millisecond); cancel() }()
+	_, err := (&Scanner{Source: src, Concurrency: 4}).Scan(ctx)
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("want context.Canceled, got %v", err)
+	}
+	if n := src.calls.Load(); n > 8 {
+		t.Errorf("%d customers were started after cancellation; the feeder must stop", n)
+	}
+}
