@@ -37,7 +37,9 @@ func (m *memorySource) ListSubscriptions(ctx context.Context, id string) ([]Subs
 
 var now = time.Date(2026, 11, 24, 15, 30, 0, 0, time.UTC)
 
-func endIn(days int) time.Time { return time.Date(2026, 11, 24, 23, 59, 59, 0, time.UTC).AddDate(0, 0, days) }
+func endIn(days int) time.Time {
+	return time.Date(2026, 11, 24, 23, 59, 59, 0, time.UTC).AddDate(0, 0, days)
+}
 
 func TestFindingExpiring(t *testing.T) {
 	kaizala := func(mod func(*Subscription)) Subscription {
