@@ -1,0 +1,145 @@
+// Command scan measures `kaizalabot scan` against the sandbox: wall time
+// against the rate bound and the scanner's peak RSS, both from real
+// processes over loopback.
+//
+//	go run ./bench/scan                  # the issue's setting: 1,000 customers at 6,000/min, 30 ms latency
+//	go run ./bench/scan -customers 200 -rate 3000
+//
+// It exits non-zero when the scan fails, takes more than -slack times the
+// rate bound, or peaks above -max-rss-mb.
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+)
+
+func main() {
+	customers := flag.Int("customers", 1000, "customers in the sandbox")
+	rpm := flag.Int("rate", 6000, "requests per minute, for the sandbox and PC_RATE_LIMIT")
+	latency := flag.Duration("latency", 30*time.Millisecond, "sandbox latency per request")
+	runs := flag.Int("runs", 3, "scans to time")
+	slack := flag.Float64("slack", 1.25, "allowed multiple of the rate bound")
+	maxRSS := flag.Int("max-rss-mb", 150, "allowed peak RSS of the scan in MB")
+	flag.Parse()
+	if err := run(*customers, *rpm, *latency, *runs, *slack, *maxRSS); err != nil {
+		fmt.Fprintln(os.Stderr, "bench/scan:", err)
+		os.Exit(1)
+	}
+}
+
+func run(customers, rpm int, latency time.Duration, runs int, slack float64, maxRSS int) error {
+	dir, err := os.MkdirTemp("", "kaizalabot-bench")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	bin := filepath.Join(dir, "kaizalabot")
+	build := exec.Command("go", "build", "-o", bin, ".")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		return fmt.Errorf("go build: %w", err)
+	}
+
+	addr, err := freeAddr()
+	if err != nil {
+		return err
+	}
+	sim := exec.Command(bin, "pcsim", "--addr", addr, "--customers", fmt.Sprint(customers),
+		"--rate-limit", fmt.Sprint(rpm), "--latency", latency.String())
+	out, err := sim.StdoutPipe()
+	if err != nil {
+		return err
+	}
+	sim.Stderr = os.Stderr
+	if err := sim.Start(); err != nil {
+		return err
+	}
+	defer func() { _ = sim.Process.Signal(syscall.SIGTERM); _ = sim.Wait() }()
+	env, err := readExports(out)
+	if err != nil {
+		return fmt.Errorf("sandbox did not start: %w", err)
+	}
+	env = append(env, fmt.Sprintf("PC_RATE_LIMIT=%d", rpm))
+
+	// Every customer costs one subscriptions call; listing customers costs
+	// one call per 500. That many calls at rpm/60 per second is the bound.
+	calls := customers + (customers+499)/500
+	bound := time.Duration(float64(calls) / (float64(rpm) / 60) * float64(time.Second))
+	fmt.Printf("scan of %d customers, PC_RATE_LIMIT=%d/min, sandbox latency %v: rate bound %v for %d calls (a sequential client: ~%v)\n",
+		customers, rpm, latency, bound.Round(time.Millisecond), calls, (time.Duration(calls) * latency).Round(time.Second))
+
+	var worst time.Duration
+	var worstRSS int64
+	for i := 1; i <= runs; i++ {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*bound+time.Minute)
+		cmd := exec.CommandContext(ctx, bin, "scan", "--format", "json", "--within", "400")
+		cmd.Env = append(os.Environ(), env...)
+		var stdout, stderr bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		start := time.Now()
+		err := cmd.Run()
+		elapsed := time.Since(start)
+		cancel()
+		if err != nil {
+			return fmt.Errorf("run %d: %v\n%s", i, err, stderr.String())
+		}
+		var rows []json.RawMessage
+		if err := json.Unmarshal(stdout.Bytes(), &rows); err != nil {
+			return fmt.Errorf("run %d: output is not JSON: %v", i, err)
+		}
+		rss := cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss / 1024 // KiB on Linux
+		fmt.Printf("run %d: %v (%.2f× the bound), peak RSS %d MB, %d expiring subscriptions listed\n",
+			i, elapsed.Round(time.Millisecond), float64(elapsed)/float64(bound), rss, len(rows))
+		worst, worstRSS = max(worst, elapsed), max(worstRSS, rss)
+	}
+	fmt.Printf("worst: %v = %.2f× the rate bound (goal ≤ %.2f×), peak RSS %d MB (goal < %d MB)\n",
+		worst.Round(time.Millisecond), float64(worst)/float64(bound), slack, worstRSS, maxRSS)
+	if float64(worst) > slack*float64(bound) {
+		return fmt.Errorf("too slow")
+	}
+	if worstRSS >= int64(maxRSS) {
+		return fmt.Errorf("too much memory")
+	}
+	return nil
+}
+
+func freeAddr() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
+}
+
+// readExports reads the sandbox's "export PC_…=…" lines.
+func readExports(out interface{ Read([]byte) (int, error) }) ([]string, error) {
+	sc := bufio.NewScanner(out)
+	var env []string
+	for sc.Scan() {
+		line := sc.Text()
+		if v, ok := strings.CutPrefix(line, "export "); ok {
+			env = append(env, v)
+			if strings.HasPrefix(v, "PC_REFRESH_TOKEN=") {
+				go func() {
+					for sc.Scan() {
+					}
+				}()
+				return env, nil
+			}
+		}
+	}
+	return nil, fmt.Errorf("no PC_REFRESH_TOKEN line (%v)", sc.Err())
+}
