@@ -1,0 +1,86 @@
+package pcsim
+
+import (
+	"sync/atomic"
+	"time"
+)
+
+// Options configures a sandbox; start from DefaultOptions().
+type Options struct {
+	Customers         int                              // number of seeded customers; default 40
+	Seed              int64                            // same seed => same world (relative to the UTC day it is built)
+	RateLimit         int                              // requests per minute for the whole partner on /v1; 0 = off
+	Latency           time.Duration                    // added to every request; 0 = off
+	FaultRate         float64                          // fraction of /v1 requests answered 500/503 or cut off; 0 = off
+	ProvisioningDelay time.Duration                    // how long bought seats take to show in subscribedskus; default 2s
+	ClientID          string                           // accepted AAD client id; default sandbox-client
+	ClientSecret      string                           // accepted AAD client secret; default sandbox-secret
+	RefreshToken      string                           // always-valid refresh token; default sandbox-refresh-token
+	Now               func() time.Time                 // clock; default time.Now
+	Logf              func(format string, args ...any) // optional request log; nil = silent
+}
+
+// DefaultOptions returns the options of a demo sandbox: 40 customers, 500 requests per minute, 2s provisioning.
+func DefaultOptions() Options {
+	return Options{
+		Customers:         40,
+		Seed:              1,
+		RateLimit:         500, // the documented "500 requests per minute per tenant identifier"
+		ProvisioningDelay: 2 * time.Second,
+		ClientID:          "sandbox-client",
+		ClientSecret:      "sandbox-secret",
+		RefreshToken:      "sandbox-refresh-token",
+		Now:               time.Now,
+	}
+}
+
+// withDefaults fills zero fields; RateLimit, Latency and FaultRate stay as given because 0 means "off" there.
+func (o Options) withDefaults() Options {
+	d := DefaultOptions()
+	if o.Customers <= 0 {
+		o.Customers = d.Customers
+	}
+	if o.ProvisioningDelay <= 0 {
+		o.ProvisioningDelay = d.ProvisioningDelay
+	}
+	if o.ClientID == "" {
+		o.ClientID = d.ClientID
+	}
+	if o.ClientSecret == "" {
+		o.ClientSecret = d.ClientSecret
+	}
+	if o.RefreshToken == "" {
+		o.RefreshToken = d.RefreshToken
+	}
+	if o.Now == nil {
+		o.Now = d.Now
+	}
+	return o
+}
+
+// Stats is a snapshot of the sandbox counters, for tests and benchmarks.
+type Stats struct {
+	Requests        int64 // every HTTP request received, token endpoints included
+	Throttled       int64 // answered 429
+	Faults          int64 // answered 500/503 or cut off by fault injection
+	OrdersCreated   int64 // orders created by POST …/orders and by cart checkouts (idempotent replays excluded)
+	CartsCheckedOut int64 // first successful checkouts of a cart
+	LicenseUpdates  int64 // successful licence updates
+}
+
+type counters struct {
+	requests, throttled, faults, orders, checkouts, licenseUpdates atomic.Int64
+}
+
+// Stats returns the current counters.
+func (s *Server) Stats() Stats {
+	c := &s.stats
+	return Stats{
+		Requests:        c.requests.Load(),
+		Throttled:       c.throttled.Load(),
+		Faults:          c.faults.Load(),
+		OrdersCreated:   c.orders.Load(),
+		CartsCheckedOut: c.checkouts.Load(),
+		LicenseUpdates:  c.licenseUpdates.Load(),
+	}
+}

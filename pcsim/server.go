@@ -1,0 +1,162 @@
+package pcsim
+
+import (
+	"context"
+	"math/rand/v2"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+)
+
+// Server is the sandbox; it is an http.Handler and safe for concurrent use.
+type Server struct {
+	opts    Options
+	limiter *rate.Limiter // nil when RateLimit is 0
+	faults  *faultInjector
+	tokens  *tokenStore
+	idem    *idempotencyStore
+	stats   counters
+
+	mu    sync.Mutex // guards world
+	world *world
+}
+
+// faultSalt separates the fault RNG stream from the world RNG stream of the same seed.
+const faultSalt = 0x6661756c74732121 // "faults!!"
+
+// New builds the seeded world. Zero fields take defaults, except RateLimit, Latency and FaultRate where 0 is off.
+func New(opts Options) *Server {
+	opts = opts.withDefaults()
+	s := &Server{
+		opts:   opts,
+		faults: &faultInjector{rate: opts.FaultRate, r: rand.New(rand.NewPCG(uint64(opts.Seed)^faultSalt, uint64(opts.Seed)))},
+		tokens: newTokenStore(),
+		idem:   &idempotencyStore{replies: map[string]reply{}},
+		world:  buildWorld(opts.Seed, opts.Customers, midnight(opts.Now())),
+	}
+	if opts.RateLimit > 0 {
+		// Burst = one minute's worth, so RateLimit quick requests pass and the next one is throttled.
+		s.limiter = rate.NewLimiter(rate.Limit(opts.RateLimit)/60, opts.RateLimit)
+	}
+	return s
+}
+
+func (s *Server) now() time.Time { return s.opts.Now() }
+
+// ServeHTTP answers AAD token requests, the /v1 API, and 404 for everything else.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	began := time.Now()
+	s.stats.requests.Add(1)
+	traceHeaders(w.Header(), r.Header)
+	if !sleep(r.Context(), s.opts.Latency) {
+		s.logf("%s %s -> client gone during latency", r.Method, r.URL.Path)
+		return
+	}
+
+	var rep reply
+	cut := false
+	switch path := r.URL.Path; {
+	case aadVersion(path) != 0:
+		rep = s.issueToken(r, aadVersion(path))
+	case path == "/v1" || strings.HasPrefix(path, "/v1/"):
+		rep, cut = s.serveV1(r)
+	default:
+		rep = notFound("The requested resource " + path + " was not found.")
+	}
+	if cut {
+		s.logf("%s %s -> connection cut off (%s)", r.Method, r.URL.Path, time.Since(began))
+		cutOff(w)
+		return
+	}
+	for k, v := range rep.header {
+		w.Header()[k] = v
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(rep.status)
+	_, _ = w.Write(rep.body) // a client that hung up has nothing left to tell
+	s.logf("%s %s -> %d (%s)", r.Method, r.URL.Path, rep.status, time.Since(began))
+}
+
+// serveV1 runs the documented order: rate limit, authentication, fault injection, then the handler.
+// It reports cut=true when the connection must be dropped instead of answered.
+func (s *Server) serveV1(r *http.Request) (rep reply, cut bool) {
+	rt, params, allowed := match(r.Method, r.URL.Path)
+	if refusal, ok := s.throttle(); !ok {
+		return refusal, false
+	}
+	if refusal, ok := s.authorize(r, rt != nil && rt.appUser); !ok {
+		return refusal, false
+	}
+	switch s.faults.pick() {
+	case fault500:
+		s.stats.faults.Add(1)
+		return errorReply(http.StatusInternalServerError, codeServiceError, "Unexpected service error."), false
+	case fault503:
+		s.stats.faults.Add(1)
+		return errorReply(http.StatusServiceUnavailable, 503, "The service is temporarily unavailable. Please retry."), false
+	case faultCut:
+		s.stats.faults.Add(1)
+		if r.Method == http.MethodGet {
+			return reply{}, true
+		}
+		cut = true // a write is applied first; only its answer is lost
+	}
+	switch {
+	case rt != nil:
+		rep = s.idem.do(r, func() reply { return rt.handle(s, r, params) })
+	case len(allowed) > 0:
+		rep = errorReply(http.StatusMethodNotAllowed, 405, "The requested HTTP method "+r.Method+" is not allowed on "+r.URL.Path+".")
+		rep.header = http.Header{"Allow": {strings.Join(allowed, ", ")}}
+	default:
+		rep = notFound("The requested resource " + r.URL.Path + " was not found.")
+	}
+	return rep, cut
+}
+
+// traceHeaders echoes the caller's MS-RequestId and MS-CorrelationId (minting GUIDs when absent) and adds a
+// random MS-CV, as the real service's responses do.
+func traceHeaders(out, in http.Header) {
+	for _, h := range []string{"MS-RequestId", "MS-CorrelationId"} {
+		v := in.Get(h)
+		if v == "" {
+			v = newGUID()
+		}
+		out.Set(h, v)
+	}
+	out.Set("MS-CV", correlationVector())
+}
+
+// sleep waits d unless the request is cancelled first; it reports whether the request is still wanted.
+func sleep(ctx context.Context, d time.Duration) bool {
+	if d <= 0 {
+		return true
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// cutOff drops the connection without a response, the failure MS-RequestId idempotency exists for.
+func cutOff(w http.ResponseWriter) {
+	if hj, ok := w.(http.Hijacker); ok {
+		if conn, _, err := hj.Hijack(); err == nil {
+			_ = conn.Close() // closing is the whole point; there is nobody to report an error to
+			return
+		}
+	}
+	panic(http.ErrAbortHandler) // HTTP/2 or a wrapping writer: abort the standard way
+}
+
+func (s *Server) logf(format string, args ...any) {
+	if s.opts.Logf != nil {
+		s.opts.Logf("pcsim: "+format, args...)
+	}
+}

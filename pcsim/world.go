@@ -1,0 +1,194 @@
+package pcsim
+
+import (
+	"encoding/base64"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// world is the partner's whole state; the Server's mutex guards it.
+type world struct {
+	customers []*customer // listing order
+	byID      map[string]*customer
+}
+
+type customer struct {
+	id          string // lower-case GUID, also the tenant id
+	commerceID  string
+	companyName string
+	domain      string
+	subs        []*subscription
+	users       []*user
+	orders      []*order
+	carts       []*cart
+}
+
+type subscription struct {
+	id           string // upper-case GUID, like the samples
+	plan         *plan
+	offerID      string // legacy offer GUID, or the catalogItemId for new commerce
+	friendlyName string
+	quantity     int
+	created      time.Time
+	start        time.Time // first day
+	end          time.Time // last day (inclusive)
+	status       string
+	autoRenew    bool
+	billingCycle string
+	termDuration string
+	orderID      string // upper-case, as subscriptions show it
+	nce          bool
+	version      int
+	seatsFrom    time.Time // bought seats count in subscribedskus from this instant on
+}
+
+type user struct {
+	id            string
+	firstName     string
+	lastName      string
+	displayName   string
+	upn           string
+	usageLocation string // "" = the user has none (the key is omitted on the wire)
+	licenses      []heldLicense
+}
+
+type heldLicense struct {
+	skuID    string // lower-case AAD sku id
+	excluded []string
+}
+
+type order struct {
+	id           string // lower-case GUID
+	created      time.Time
+	billingCycle string
+	lines        []orderLine
+	nce          bool
+}
+
+type orderLine struct {
+	number            int
+	offerID           string
+	subscriptionID    string
+	friendlyName      string
+	quantity          int
+	termDuration      string
+	partnerIDOnRecord string
+	plan              *plan
+}
+
+type cart struct {
+	id           string
+	created      time.Time
+	modified     time.Time
+	modifiedUser string
+	lines        []cartLine
+	checkout     []byte // the first successful checkout answer, replayed on every later checkout
+}
+
+type cartLine struct {
+	id           int
+	catalogItem  string
+	friendlyName string
+	quantity     int
+	billingCycle string
+	termDuration string
+	plan         *plan
+}
+
+func (w *world) customer(id string) *customer { return w.byID[strings.ToLower(id)] }
+
+func (c *customer) subscription(id string) *subscription {
+	return findByID(c.subs, id, func(s *subscription) string { return s.id })
+}
+
+func (c *customer) user(id string) *user {
+	return findByID(c.users, id, func(u *user) string { return u.id })
+}
+
+func (c *customer) order(id string) *order {
+	return findByID(c.orders, id, func(o *order) string { return o.id })
+}
+
+func (c *customer) cart(id string) *cart {
+	return findByID(c.carts, id, func(k *cart) string { return k.id })
+}
+
+// findByID finds an item by id; Partner Center ids match case-insensitively.
+func findByID[T any](items []*T, id string, key func(*T) string) *T {
+	for _, item := range items {
+		if strings.EqualFold(key(item), id) {
+			return item
+		}
+	}
+	return nil
+}
+
+func (u *user) holds(skuID string) bool { return u.license(skuID) >= 0 }
+
+func (u *user) license(skuID string) int {
+	for i, l := range u.licenses {
+		if strings.EqualFold(l.skuID, skuID) {
+			return i
+		}
+	}
+	return -1
+}
+
+// etag is opaque to clients; like the real one it is base64 of {"id":…,"version":n} and changes on every write.
+func (s *subscription) etag() string {
+	raw := fmt.Sprintf(`{"id":"%s","version":%d}`, strings.ToLower(s.id), s.version)
+	return base64.StdEncoding.EncodeToString([]byte(raw))
+}
+
+// pool is one licence pool of a customer as subscribedskus reports it.
+type pool struct {
+	plan      *plan
+	total     int // seats of active subscriptions whose provisioning is over
+	suspended int
+	consumed  int
+}
+
+func (p pool) available() int { return max(0, p.total-p.consumed) }
+
+// pools lists one pool per AAD sku the customer has subscriptions for, in subscription order.
+func (c *customer) pools(now time.Time) []pool {
+	var out []pool
+	index := map[*plan]int{}
+	for _, s := range c.subs {
+		i, ok := index[s.plan]
+		if !ok {
+			i = len(out)
+			index[s.plan] = i
+			out = append(out, pool{plan: s.plan, consumed: c.consumers(s.plan.SkuID)})
+		}
+		switch s.status {
+		case "active":
+			if !now.Before(s.seatsFrom) {
+				out[i].total += s.quantity
+			}
+		case "suspended":
+			out[i].suspended += s.quantity
+		}
+	}
+	return out
+}
+
+func (c *customer) pool(skuID string, now time.Time) (pool, bool) {
+	for _, p := range c.pools(now) {
+		if strings.EqualFold(p.plan.SkuID, skuID) {
+			return p, true
+		}
+	}
+	return pool{}, false
+}
+
+func (c *customer) consumers(skuID string) int {
+	n := 0
+	for _, u := range c.users {
+		if u.holds(skuID) {
+			n++
+		}
+	}
+	return n
+}
