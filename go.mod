@@ -9,4 +9,8 @@ require (
 	golang.org/x/time v0.16.0
 )
 
-require golang.org/x/sys v0.13.0 // indirect
+require (
+	github.com/mattn/go-sqlite3 v1.14.53 // indirect
+	go.yaml.in/yaml/v3 v3.0.6 // indirect
+	golang.org/x/sys v0.13.0 // indirect
+)

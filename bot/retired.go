@@ -6,19 +6,20 @@ import "strings"
 // not renew and must be moved to a replacement before they end.
 type RetiredSKU struct {
 	// Name is how people call it, e.g. "Kaizala Pro".
-	Name string
+	Name string `yaml:"name"`
 	// OfferNameContains matches a subscription's offerName, case-insensitively.
 	// Kaizala Pro has no public offer or SKU id (reference §1.3), so the
 	// documented way to find it is by name.
-	OfferNameContains []string
+	OfferNameContains []string `yaml:"offerNameContains,omitempty"`
 	// OfferIDs match a subscription's offerId exactly (case-insensitively),
 	// for partners who know the ids of their market.
-	OfferIDs []string
+	OfferIDs []string `yaml:"offerIds,omitempty"`
+	// SkuIDs are the Entra ID skuIds of its licence, when known. Otherwise
+	// the licence is found through the subscription's provisioning status.
+	SkuIDs []string `yaml:"skuIds,omitempty"`
+	// Targets are the skuPartNumbers of the plans its users may move to.
+	Targets []string `yaml:"targets"`
 }
-
-// KaizalaPro is the retired SKU this bot was built for: standalone sales
-// ended on 1 July 2020 and its subscriptions do not auto-renew.
-var KaizalaPro = RetiredSKU{Name: "Kaizala Pro", OfferNameContains: []string{"Kaizala"}}
 
 // Matches reports whether sub is a subscription of this SKU. Only offerName
 // is compared, never friendlyName, which partners may set to anything.

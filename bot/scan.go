@@ -20,7 +20,7 @@ type SubscriptionSource interface {
 // Scanner finds the subscriptions of retired SKUs across all customers.
 type Scanner struct {
 	Source  SubscriptionSource
-	Retired []RetiredSKU // default: KaizalaPro
+	Retired []RetiredSKU // default: DefaultCatalog().Retired
 	// Concurrency is how many customers are read at once; the source's own
 	// rate limiter decides the pace. Default 8.
 	Concurrency int
@@ -86,7 +86,7 @@ func (s *Scanner) Scan(ctx context.Context) (*ScanReport, error) {
 	}
 	retired := s.Retired
 	if len(retired) == 0 {
-		retired = []RetiredSKU{KaizalaPro}
+		retired = DefaultCatalog().Retired
 	}
 	report := &ScanReport{Started: now()}
 	customers, err := s.Source.ListCustomers(ctx)

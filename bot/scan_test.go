@@ -101,15 +101,16 @@ func TestDaysLeft(t *testing.T) {
 }
 
 func TestRetiredSKUMatchesOnOfferNameOrID(t *testing.T) {
+	kaizala := DefaultCatalog().Retired[0]
 	custom := RetiredSKU{Name: "Office 365 E4", OfferIDs: []string{"abc-123"}, OfferNameContains: []string{"Enterprise E4"}}
 	for _, tc := range []struct {
 		sku  RetiredSKU
 		sub  Subscription
 		want bool
 	}{
-		{KaizalaPro, Subscription{OfferName: "Kaizala Pro"}, true},
-		{KaizalaPro, Subscription{OfferName: "MICROSOFT KAIZALA PRO"}, true},
-		{KaizalaPro, Subscription{OfferName: "Office 365 E3", FriendlyName: "Kaizala replacement"}, false},
+		{kaizala, Subscription{OfferName: "Kaizala Pro"}, true},
+		{kaizala, Subscription{OfferName: "MICROSOFT KAIZALA PRO"}, true},
+		{kaizala, Subscription{OfferName: "Office 365 E3", FriendlyName: "Kaizala replacement"}, false},
 		{custom, Subscription{OfferID: "ABC-123"}, true},
 		{custom, Subscription{OfferName: "Office 365 Enterprise E4"}, true},
 		{custom, Subscription{OfferName: "Office 365 Enterprise E3"}, false},

@@ -1,0 +1,215 @@
+package bot
+
+import (
+	"bytes"
+	_ "embed"
+	"errors"
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+//go:embed catalog.yaml
+var defaultCatalogYAML []byte
+
+// Catalog lists retired SKUs and the targets their users may move to.
+type Catalog struct {
+	Retired []RetiredSKU `yaml:"retired"`
+	Targets []Target     `yaml:"targets"`
+}
+
+// DefaultCatalog is the embedded catalog: Kaizala Pro and the documented
+// replacement plans.
+func DefaultCatalog() *Catalog {
+	c, err := parseCatalog(defaultCatalogYAML)
+	if err != nil {
+		panic("bot: the embedded catalog is invalid: " + err.Error())
+	}
+	return c
+}
+
+// LoadCatalog returns the default catalog extended by the YAML file at path
+// (same shape as the default): a retired SKU with the same name or a target
+// with the same skuPartNumber replaces the default one; others are added.
+// An empty path returns the default catalog.
+func LoadCatalog(path string) (*Catalog, error) {
+	c := DefaultCatalog()
+	if path == "" {
+		return c, nil
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("catalog %s: %w", path, err)
+	}
+	extra, err := parseCatalog(data)
+	if err != nil {
+		return nil, fmt.Errorf("catalog %s: %w", path, err)
+	}
+	for _, t := range extra.Targets {
+		if i := slices.IndexFunc(c.Targets, func(d Target) bool { return strings.EqualFold(d.SkuPartNumber, t.SkuPartNumber) }); i >= 0 {
+			c.Targets[i] = t
+		} else {
+			c.Targets = append(c.Targets, t)
+		}
+	}
+	for _, r := range extra.Retired {
+		if i := slices.IndexFunc(c.Retired, func(d RetiredSKU) bool { return strings.EqualFold(d.Name, r.Name) }); i >= 0 {
+			c.Retired[i] = r
+		} else {
+			c.Retired = append(c.Retired, r)
+		}
+	}
+	if err := c.validate(); err != nil {
+		return nil, fmt.Errorf("catalog %s: %w", path, err)
+	}
+	return c, nil
+}
+
+func parseCatalog(data []byte) (*Catalog, error) {
+	var c Catalog
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true) // a misspelt key is a mistake, not an ignored line
+	if err := dec.Decode(&c); err != nil {
+		return nil, err
+	}
+	return &c, c.validate()
+}
+
+func (c *Catalog) validate() error {
+	var errs []error
+	parts := map[string]bool{}
+	for i, t := range c.Targets {
+		switch {
+		case t.Name == "" || t.SkuPartNumber == "" || t.SkuID == "":
+			errs = append(errs, fmt.Errorf("target #%d (%q) needs name, skuPartNumber and skuId", i+1, t.Name))
+		case parts[strings.ToUpper(t.SkuPartNumber)]:
+			errs = append(errs, fmt.Errorf("target %s is listed twice", t.SkuPartNumber))
+		case (t.ProductID == "") != (t.ProductSkuID == ""):
+			errs = append(errs, fmt.Errorf("target %s: productId and productSkuId go together", t.SkuPartNumber))
+		}
+		parts[strings.ToUpper(t.SkuPartNumber)] = true
+	}
+	for _, r := range c.Retired {
+		if r.Name == "" || (len(r.OfferNameContains) == 0 && len(r.OfferIDs) == 0) {
+			errs = append(errs, fmt.Errorf("retired SKU %q needs a name and offerNameContains or offerIds", r.Name))
+		}
+		if len(r.Targets) == 0 {
+			errs = append(errs, fmt.Errorf("retired SKU %q lists no targets", r.Name))
+		}
+		for _, p := range r.Targets {
+			if !parts[strings.ToUpper(p)] {
+				errs = append(errs, fmt.Errorf("retired SKU %q: target %s is not in targets", r.Name, p))
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// RetiredFor returns the retired SKU sub belongs to.
+func (c *Catalog) RetiredFor(sub Subscription) (RetiredSKU, bool) {
+	for _, r := range c.Retired {
+		if r.Matches(sub) {
+			return r, true
+		}
+	}
+	return RetiredSKU{}, false
+}
+
+// TargetsFor returns the targets a retired SKU's users may move to, in
+// catalog order.
+func (c *Catalog) TargetsFor(r RetiredSKU) []Target {
+	var out []Target
+	for _, t := range c.Targets {
+		if slices.ContainsFunc(r.Targets, func(p string) bool { return strings.EqualFold(p, t.SkuPartNumber) }) {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// FindTarget resolves what a person typed (a skuPartNumber or a display
+// name, any case) to one of r's targets. On a miss, refusal says what was
+// wrong and suggests the closest names.
+func (c *Catalog) FindTarget(r RetiredSKU, typed string) (t Target, refusal string) {
+	want := normalizeName(typed)
+	targets := c.TargetsFor(r)
+	for _, t := range targets {
+		if want == normalizeName(t.SkuPartNumber) || want == normalizeName(t.Name) {
+			return t, ""
+		}
+	}
+	var names []string
+	for _, t := range targets {
+		names = append(names, t.SkuPartNumber, t.Name)
+	}
+	suggestions := closest(typed, names, 3)
+	msg := fmt.Sprintf("%q is not a target for %s.", typed, r.Name)
+	if len(suggestions) > 0 {
+		msg += " Did you mean " + orList(suggestions) + "?"
+	}
+	return Target{}, msg
+}
+
+func normalizeName(s string) string {
+	return strings.Join(strings.Fields(strings.ToUpper(strings.ReplaceAll(s, "_", " "))), " ")
+}
+
+// closest returns up to n candidates nearest to s by edit distance, nearest
+// first, leaving out those so far away that suggesting them would confuse.
+func closest(s string, candidates []string, n int) []string {
+	type scored struct {
+		name string
+		d    int
+	}
+	norm := normalizeName(s)
+	var all []scored
+	for _, c := range candidates {
+		nc := normalizeName(c)
+		d := levenshtein(norm, nc)
+		if strings.Contains(nc, norm) && norm != "" {
+			d = min(d, 1) // "e1" in "OFFICE 365 E1"
+		}
+		if d <= max(2, len(nc)/3) {
+			all = append(all, scored{c, d})
+		}
+	}
+	slices.SortStableFunc(all, func(a, b scored) int { return a.d - b.d })
+	var out []string
+	for _, a := range all {
+		if !slices.Contains(out, a.name) && len(out) < n {
+			out = append(out, a.name)
+		}
+	}
+	return out
+}
+
+func levenshtein(a, b string) int {
+	ra, rb := []rune(a), []rune(b)
+	prev := make([]int, len(rb)+1)
+	cur := make([]int, len(rb)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(ra); i++ {
+		cur[0] = i
+		for j := 1; j <= len(rb); j++ {
+			cost := 1
+			if ra[i-1] == rb[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(rb)]
+}
+
+func orList(items []string) string {
+	if len(items) == 1 {
+		return items[0]
+	}
+	return strings.Join(items[:len(items)-1], ", ") + " or " + items[len(items)-1]
+}

@@ -1,0 +1,637 @@
+package bot
+
+import (
+	"cmp"
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/sirupsen/logrus"
+)
+
+// Engine plans, approves and runs migrations. Each migration is a persisted
+// state machine: approved → buying → waiting for seats → moving users →
+// verifying → suspending → done, or failed at a named step, or waiting for a
+// new approval because the world changed. Every Partner Center write gets
+// its MS-RequestId saved before it is sent, so after a crash the engine
+// resumes, reconciles, and never buys or suspends twice.
+type Engine struct {
+	PC      PartnerCenter
+	Store   Store
+	Catalog *Catalog
+	Policy  Policy
+	Events  EventSink          // optional
+	Log     logrus.FieldLogger // optional
+	Now     func() time.Time   // optional
+	// Concurrency is how many Partner Center calls one migration keeps in
+	// flight (reading licences, moving users); the client's rate limiter
+	// sets the pace. Default 8.
+	Concurrency int
+	// SeatTimeout bounds the wait for bought seats to become usable
+	// (Partner Center updates provisioning "every 15 minutes"). Default 45m.
+	SeatTimeout time.Duration
+	// SeatPoll is the first wait between looks at the seats; it doubles up
+	// to 30s. Default 2s.
+	SeatPoll time.Duration
+
+	mu      sync.Mutex
+	locks   map[string]*sync.Mutex
+	running map[string]bool
+	wg      sync.WaitGroup
+	base    context.Context
+}
+
+// PlanRequest asks for a plan: move SubscriptionID's users to Target
+// (skuPartNumber or name), buying Seats (0: as many as the old subscription has).
+type PlanRequest struct {
+	SubscriptionID string
+	Target         string
+	Seats          int
+	Requester      Actor
+}
+
+// ApproveResult says what an approval did.
+type ApproveResult struct {
+	Migration *Migration
+	// Already: this person had approved before (a second click); nothing changed.
+	Already   bool
+	Approvals int
+	Required  int
+	// Started: this approval was the last one needed and the migration runs.
+	Started bool
+}
+
+func (e *Engine) now() time.Time {
+	if e.Now != nil {
+		return e.Now().UTC()
+	}
+	return time.Now().UTC()
+}
+
+func (e *Engine) concurrency() int { return max(1, cmp.Or(e.Concurrency, 8)) }
+
+func (e *Engine) log() logrus.FieldLogger {
+	if e.Log != nil {
+		return e.Log
+	}
+	l := logrus.New()
+	l.SetLevel(logrus.WarnLevel)
+	return l
+}
+
+func (e *Engine) publish(ev Event) {
+	if e.Events == nil {
+		return
+	}
+	ev.At = e.now()
+	e.Events.Publish(ev)
+}
+
+// RecordScan keeps a scan's findings so migrations can be planned for them.
+func (e *Engine) RecordScan(ctx context.Context, r *ScanReport) error {
+	return e.Store.SaveScan(ctx, r)
+}
+
+// Plan works out a migration and records it for approval. A refusal is a
+// mistake to show the requester (unknown subscription, unknown target, …).
+func (e *Engine) Plan(ctx context.Context, req PlanRequest) (*Migration, string, error) {
+	if req.Seats < 0 || req.Seats > 1_000_000 {
+		return nil, fmt.Sprintf("%d is not a number of seats; give a whole number from 1 to 1000000, or leave it out.", req.Seats), nil
+	}
+	tracked, err := e.Store.FindSubscription(ctx, req.SubscriptionID)
+	if errors.Is(err, ErrNotFound) {
+		return nil, fmt.Sprintf("I don't know subscription %q. Check the id in the alert or with /kaizala list; a new subscription appears after the next scan (/kaizala scan).", req.SubscriptionID), nil
+	}
+	if err != nil {
+		return nil, "", err
+	}
+	retired, ok := e.Catalog.RetiredFor(tracked.Subscription)
+	if !ok {
+		return nil, fmt.Sprintf("Subscription %s (%s) is not a retired SKU this bot migrates.", tracked.Subscription.ID, tracked.Subscription.OfferName), nil
+	}
+	target, refusal := e.Catalog.FindTarget(retired, req.Target)
+	if refusal != "" {
+		return nil, refusal + " See /kaizala targets.", nil
+	}
+	open, err := e.Store.ListMigrations(ctx, MigrationFilter{SubscriptionID: tracked.Subscription.ID})
+	if err != nil {
+		return nil, "", err
+	}
+	for _, m := range open {
+		if !m.State.Final() {
+			return nil, fmt.Sprintf("Migration %s for this subscription is already %s; see /kaizala status %s.", m.ID, humanState(m.State), m.ID), nil
+		}
+		if m.State == StateDone {
+			return nil, fmt.Sprintf("Subscription %s was already migrated by %s.", tracked.Subscription.ID, m.ID), nil
+		}
+	}
+	plan, refusal, err := e.buildPlan(ctx, tracked, retired, target, req.Seats)
+	if err != nil || refusal != "" {
+		return nil, refusal, err
+	}
+	id, err := e.newID(ctx)
+	if err != nil {
+		return nil, "", err
+	}
+	now := e.now()
+	m := &Migration{
+		ID: id, CustomerID: plan.CustomerID, CustomerDomain: plan.CustomerDomain, CustomerName: plan.CustomerName,
+		SubscriptionID: plan.Subscription.ID, Plan: plan, PlanHash: plan.Hash(), Requester: req.Requester,
+		State: StatePendingApproval, CreatedAt: now, UpdatedAt: now,
+	}
+	err = e.Store.CreateMigration(ctx, m, e.audit(m, req.Requester, ActionPlanned, map[string]any{
+		"target": target.SkuPartNumber, "seats": plan.Seats, "usersToMove": len(plan.Move),
+		"cannotMove": len(plan.CannotMove), "freeTargetSeats": plan.FreeTargetSeats, "planHash": m.PlanHash,
+		"customerDomain": plan.CustomerDomain,
+	}))
+	if err != nil {
+		return nil, "", err
+	}
+	e.publish(Event{Kind: EventPlanned, Migration: *m, Actor: req.Requester})
+	return m, "", nil
+}
+
+// Approve records actor's approval of the migration's current plan and
+// starts the migration once enough approvers agree.
+func (e *Engine) Approve(ctx context.Context, id string, actor Actor) (ApproveResult, string, error) {
+	m, err := e.Store.GetMigration(ctx, id)
+	if errors.Is(err, ErrNotFound) {
+		return ApproveResult{}, unknownMigration(id), nil
+	}
+	if err != nil {
+		return ApproveResult{}, "", err
+	}
+	res := ApproveResult{Migration: m, Required: e.Policy.required()}
+	switch m.State {
+	case StatePendingApproval:
+	case StateRejected:
+		return res, fmt.Sprintf("Migration %s was rejected; ask for a new plan with /kaizala plan.", m.ID), nil
+	case StateNeedsApproval:
+		return res, fmt.Sprintf("Migration %s stopped because %s. Run /kaizala retry %s for a new plan to approve.", m.ID, m.Error, m.ID), nil
+	default:
+		res.Already = true
+		res.Approvals, _ = e.approvals(ctx, m)
+		return res, "", nil
+	}
+	if refusal, err := e.Policy.MayApprove(ctx, actor, m); refusal != "" || err != nil {
+		return res, refusal, err
+	}
+	added, err := e.Store.AddDecision(ctx, Decision{MigrationID: m.ID, Actor: actor, Kind: DecisionApprove, PlanHash: m.PlanHash, At: e.now()},
+		e.audit(m, actor, ActionApproved, map[string]any{"planHash": m.PlanHash}))
+	if err != nil {
+		return res, "", err
+	}
+	res.Already = !added
+	if res.Approvals, err = e.approvals(ctx, m); err != nil {
+		return res, "", err
+	}
+	if added {
+		e.publish(Event{Kind: EventApproved, Migration: *m, Actor: actor, Done: res.Approvals, Total: res.Required})
+	}
+	if res.Approvals < res.Required {
+		return res, "", nil
+	}
+	m, err = e.update(ctx, m.ID, func(m *Migration) (bool, error) {
+		if m.State != StatePendingApproval {
+			return false, nil // another approver's click got here first
+		}
+		m.State = StateApproved
+		return true, nil
+	}, e.audit(m, actor, ActionStarted, map[string]any{"approvals": res.Approvals}))
+	if err != nil {
+		return res, "", err
+	}
+	res.Migration = m
+	if m.State == StateApproved {
+		res.Started = true
+		e.publish(Event{Kind: EventStarted, Migration: *m, Actor: actor})
+		e.launch(m.ID)
+	}
+	return res, "", nil
+}
+
+// approvals counts the distinct approvers of m's current plan.
+func (e *Engine) approvals(ctx context.Context, m *Migration) (int, error) {
+	ds, err := e.Store.Decisions(ctx, m.ID)
+	if err != nil {
+		return 0, err
+	}
+	seen := map[string]bool{}
+	for _, d := range ds {
+		if d.Kind == DecisionApprove && d.PlanHash == m.PlanHash && !strings.EqualFold(d.Actor.ID, m.Requester.ID) {
+			seen[strings.ToLower(d.Actor.ID)] = true
+		}
+	}
+	return len(seen), nil
+}
+
+// Reject stops a migration that has not started. Approvers may reject; the
+// requester may withdraw their own request.
+func (e *Engine) Reject(ctx context.Context, id string, actor Actor, reason string) (*Migration, string, error) {
+	m, err := e.Store.GetMigration(ctx, id)
+	if errors.Is(err, ErrNotFound) {
+		return nil, unknownMigration(id), nil
+	}
+	if err != nil {
+		return nil, "", err
+	}
+	if refusal, err := e.mayDecide(ctx, actor, m, true); refusal != "" || err != nil {
+		return m, refusal, err
+	}
+	switch m.State {
+	case StatePendingApproval, StateNeedsApproval, StateFailed:
+	case StateRejected:
+		return m, "", nil
+	default:
+		return m, fmt.Sprintf("Migration %s is %s and can no longer be rejected.", m.ID, humanState(m.State)), nil
+	}
+	reason = strings.TrimSpace(reason)
+	if reason == "" {
+		reason = "no reason given"
+	}
+	d := Decision{MigrationID: m.ID, Actor: actor, Kind: DecisionReject, Reason: reason, PlanHash: m.PlanHash, At: e.now()}
+	m, err = e.update(ctx, m.ID, func(m *Migration) (bool, error) {
+		if m.State.Running() || m.State.Final() {
+			return false, nil
+		}
+		m.State, m.Error = StateRejected, "rejected by "+actor.Name+": "+reason
+		return true, nil
+	}, e.audit(m, actor, ActionRejected, map[string]any{"reason": reason}))
+	if err != nil {
+		return nil, "", err
+	}
+	if m.State != StateRejected {
+		return m, fmt.Sprintf("Migration %s started meanwhile and can no longer be rejected.", m.ID), nil
+	}
+	if _, err := e.Store.AddDecision(ctx, d); err != nil {
+		return m, "", err
+	}
+	e.publish(Event{Kind: EventRejected, Migration: *m, Actor: actor, Decision: &d})
+	return m, "", nil
+}
+
+// Retry resumes a failed migration at the step that failed, or makes a new
+// plan (to approve again) for one that stopped because the world changed.
+func (e *Engine) Retry(ctx context.Context, id string, actor Actor) (*Migration, string, error) {
+	m, err := e.Store.GetMigration(ctx, id)
+	if errors.Is(err, ErrNotFound) {
+		return nil, unknownMigration(id), nil
+	}
+	if err != nil {
+		return nil, "", err
+	}
+	if refusal, err := e.mayDecide(ctx, actor, m, true); refusal != "" || err != nil {
+		return m, refusal, err
+	}
+	switch m.State {
+	case StateFailed:
+		step := cmp.Or(m.FailedStep, StepBuy)
+		if step == StepMoveUsers || step == StepVerify {
+			// Give the users who failed, or (after verify) could not be moved
+			// at plan time, another go: their problem may be fixed by now.
+			if err := e.requeueMoves(ctx, m, step == StepVerify); err != nil {
+				return nil, "", err
+			}
+			step = StepMoveUsers
+		}
+		return e.resumeFailed(ctx, m, actor, ActionRetried, step)
+	case StateNeedsApproval:
+		return e.replan(ctx, m, actor)
+	}
+	return m, fmt.Sprintf("Migration %s is %s; there is nothing to retry.", m.ID, humanState(m.State)), nil
+}
+
+// Override lets the old subscription be suspended although some users still
+// hold the retired licence. Only an approver other than the requester may.
+func (e *Engine) Override(ctx context.Context, id string, actor Actor) (*Migration, string, error) {
+	m, err := e.Store.GetMigration(ctx, id)
+	if errors.Is(err, ErrNotFound) {
+		return nil, unknownMigration(id), nil
+	}
+	if err != nil {
+		return nil, "", err
+	}
+	if refusal, err := e.Policy.MayApprove(ctx, actor, m); refusal != "" || err != nil {
+		return m, refusal, err
+	}
+	if m.State.Final() || m.State == StateNeedsApproval {
+		return m, fmt.Sprintf("Migration %s is %s; an override changes nothing now.", m.ID, humanState(m.State)), nil
+	}
+	if _, err := e.Store.AddDecision(ctx, Decision{MigrationID: m.ID, Actor: actor, Kind: DecisionOverride, PlanHash: m.PlanHash, At: e.now()}); err != nil {
+		return m, "", err
+	}
+	if m.State == StateFailed && (m.FailedStep == StepMoveUsers || m.FailedStep == StepVerify) {
+		m, err = e.update(ctx, m.ID, func(m *Migration) (bool, error) { m.Override = true; return true, nil })
+		if err != nil {
+			return nil, "", err
+		}
+		// Skip the remaining moves: that is what the override is for.
+		return e.resumeFailed(ctx, m, actor, ActionOverridden, StepVerify)
+	}
+	m, err = e.update(ctx, m.ID, func(m *Migration) (bool, error) { m.Override = true; return true, nil },
+		e.audit(m, actor, ActionOverridden, nil))
+	return m, "", err
+}
+
+// mayDecide allows approvers, and the requester when allowRequester.
+func (e *Engine) mayDecide(ctx context.Context, actor Actor, m *Migration, allowRequester bool) (string, error) {
+	if allowRequester && strings.EqualFold(actor.ID, m.Requester.ID) {
+		return "", nil
+	}
+	ok, err := e.Policy.IsApprover(ctx, actor)
+	if err != nil || ok {
+		return "", err
+	}
+	return fmt.Sprintf("Only approvers or the requester (%s) can do that to migration %s.", m.Requester.Name, m.ID), nil
+}
+
+// resumeFailed puts a failed migration back to step and runs it.
+func (e *Engine) resumeFailed(ctx context.Context, m *Migration, actor Actor, action string, step StepName) (*Migration, string, error) {
+	m, err := e.update(ctx, m.ID, func(m *Migration) (bool, error) {
+		if m.State != StateFailed {
+			return false, nil
+		}
+		m.State, m.FailedStep, m.Error = stepStates[step], "", ""
+		return true, nil
+	}, e.audit(m, actor, action, map[string]any{"step": string(step)}))
+	if err != nil {
+		return nil, "", err
+	}
+	e.publish(Event{Kind: EventStarted, Migration: *m, Actor: actor, Message: "resumed at " + string(step)})
+	e.launch(m.ID)
+	return m, "", nil
+}
+
+func (e *Engine) replan(ctx context.Context, m *Migration, actor Actor) (*Migration, string, error) {
+	tracked, err := e.Store.FindSubscription(ctx, m.SubscriptionID)
+	if err != nil {
+		return nil, "", err
+	}
+	retired, ok := e.Catalog.RetiredFor(tracked.Subscription)
+	if !ok {
+		return m, "The subscription no longer matches a retired SKU in the catalog.", nil
+	}
+	target, refusal := e.Catalog.FindTarget(retired, m.Plan.Target.SkuPartNumber)
+	if refusal != "" {
+		return m, refusal, nil
+	}
+	plan, refusal, err := e.buildPlan(ctx, tracked, retired, target, m.Plan.SeatsRequested)
+	if err != nil || refusal != "" {
+		return m, refusal, err
+	}
+	changes := m.Plan.Changes(plan)
+	m, err = e.update(ctx, m.ID, func(m *Migration) (bool, error) {
+		if m.State != StateNeedsApproval {
+			return false, nil
+		}
+		m.Plan, m.PlanHash, m.State, m.FailedStep, m.Error = plan, plan.Hash(), StatePendingApproval, "", ""
+		return true, nil
+	}, e.audit(m, actor, ActionReplanned, map[string]any{"planHash": plan.Hash(), "changes": changes}))
+	if err != nil {
+		return nil, "", err
+	}
+	e.publish(Event{Kind: EventReplanned, Migration: *m, Actor: actor, Message: strings.Join(changes, "; ")})
+	return m, "", nil
+}
+
+// Start resumes every unfinished migration in the background; they run
+// until ctx ends (and resume again on the next Start).
+func (e *Engine) Start(ctx context.Context) error {
+	e.mu.Lock()
+	e.base = ctx
+	e.mu.Unlock()
+	ms, err := e.Store.ListMigrations(ctx, MigrationFilter{States: []State{StateApproved, StateBuying, StateWaitingSeats, StateMovingUsers, StateVerifying, StateSuspending}})
+	if err != nil {
+		return fmt.Errorf("listing unfinished migrations: %w", err)
+	}
+	for _, m := range ms {
+		if err := e.Store.AppendAudit(ctx, e.audit(m, System, ActionResumed, map[string]any{"state": string(m.State)})); err != nil {
+			return err
+		}
+		e.launch(m.ID)
+	}
+	return nil
+}
+
+// Wait blocks until every migration the engine runs has stopped.
+func (e *Engine) Wait() { e.wg.Wait() }
+
+func (e *Engine) launch(id string) {
+	key := strings.ToLower(id)
+	e.mu.Lock()
+	if e.running == nil {
+		e.running = map[string]bool{}
+	}
+	if e.running[key] {
+		e.mu.Unlock()
+		return
+	}
+	e.running[key] = true
+	ctx := e.base
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	e.wg.Add(1)
+	e.mu.Unlock()
+	go func() {
+		defer e.wg.Done()
+		defer func() { e.mu.Lock(); delete(e.running, key); e.mu.Unlock() }()
+		if err := e.Run(ctx, id); err != nil && ctx.Err() == nil {
+			e.log().WithError(err).WithField("migration", id).Error("migration stopped")
+		}
+	}()
+}
+
+// customerLock serialises the migrations of one customer.
+func (e *Engine) customerLock(customerID string) *sync.Mutex {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.locks == nil {
+		e.locks = map[string]*sync.Mutex{}
+	}
+	key := strings.ToLower(customerID)
+	if e.locks[key] == nil {
+		e.locks[key] = &sync.Mutex{}
+	}
+	return e.locks[key]
+}
+
+// Run drives a migration until it is done, fails, needs a new approval, or
+// ctx ends. It is safe to call again after a crash: every step reconciles
+// with Partner Center before writing.
+func (e *Engine) Run(ctx context.Context, id string) error {
+	m, err := e.Store.GetMigration(ctx, id)
+	if err != nil {
+		return err
+	}
+	lock := e.customerLock(m.CustomerID)
+	lock.Lock()
+	defer lock.Unlock()
+	for {
+		if m, err = e.Store.GetMigration(ctx, id); err != nil {
+			return err
+		}
+		if !m.State.Running() {
+			return nil
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if err := e.advance(ctx, m); err != nil {
+			return err
+		}
+	}
+}
+
+// next is the state after each running state.
+var next = map[State]State{
+	StateApproved: StateBuying, StateBuying: StateWaitingSeats, StateWaitingSeats: StateMovingUsers,
+	StateMovingUsers: StateVerifying, StateVerifying: StateSuspending, StateSuspending: StateDone,
+}
+
+// advance runs the step of m's state and moves m to the next state.
+func (e *Engine) advance(ctx context.Context, m *Migration) error {
+	var step StepName
+	var err error
+	switch m.State {
+	case StateBuying:
+		step, err = StepBuy, e.buy(ctx, m)
+	case StateWaitingSeats:
+		step, err = StepWaitSeats, e.waitSeats(ctx, m)
+	case StateMovingUsers:
+		step, err = StepMoveUsers, e.moveUsers(ctx, m)
+	case StateVerifying:
+		step, err = StepVerify, e.verify(ctx, m)
+	case StateSuspending:
+		step, err = StepSuspend, e.suspend(ctx, m)
+	}
+	if err != nil {
+		return e.stop(ctx, m, step, err)
+	}
+	to := next[m.State]
+	var entries []AuditEntry
+	if to == StateDone {
+		entries = append(entries, e.audit(m, System, ActionDone, map[string]any{
+			"newSubscriptionId": m.NewSubscriptionID, "suspendedSubscriptionId": m.SubscriptionID,
+		}))
+	}
+	from := m.State
+	m2, err := e.update(ctx, m.ID, func(m *Migration) (bool, error) {
+		if m.State != from {
+			return false, nil
+		}
+		m.State = to
+		return true, nil
+	}, entries...)
+	if err != nil {
+		return err
+	}
+	if to == StateDone && m2.State == StateDone {
+		e.publish(Event{Kind: EventDone, Migration: *m2})
+	}
+	return nil
+}
+
+// staleError says the world changed since the plan was approved.
+type staleError struct{ changes []string }
+
+func (s *staleError) Error() string { return strings.Join(s.changes, "; ") }
+
+// stop records why a step did not finish: the world changed (a new approval
+// is needed), or it failed (a person may retry). When ctx ended (shutdown)
+// nothing is recorded: the step resumes on the next start.
+func (e *Engine) stop(ctx context.Context, m *Migration, step StepName, cause error) error {
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	var stale *staleError
+	state, action, kind := StateFailed, ActionFailed, EventFailed
+	msg := cause.Error()
+	if errors.As(cause, &stale) {
+		state, action, kind = StateNeedsApproval, ActionStale, EventNeedsApproval
+		msg = "the world changed since the plan was approved: " + msg
+	}
+	m, err := e.update(ctx, m.ID, func(m *Migration) (bool, error) {
+		if !m.State.Running() {
+			return false, nil
+		}
+		m.State, m.FailedStep, m.Error = state, step, msg
+		return true, nil
+	}, e.audit(m, System, action, map[string]any{"step": string(step), "error": msg}))
+	if err != nil {
+		return err
+	}
+	e.publish(Event{Kind: kind, Migration: *m, Message: msg})
+	return nil
+}
+
+// update re-reads migration id, applies change and saves it, retrying when
+// someone else saved it meanwhile. change reports whether to save; the
+// audit entries are written only with a save.
+func (e *Engine) update(ctx context.Context, id string, change func(*Migration) (bool, error), audit ...AuditEntry) (*Migration, error) {
+	for range 10 {
+		m, err := e.Store.GetMigration(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		save, err := change(m)
+		if err != nil || !save {
+			return m, err
+		}
+		m.UpdatedAt = e.now()
+		err = e.Store.SaveMigration(ctx, m, audit...)
+		if errors.Is(err, ErrConflict) {
+			continue
+		}
+		return m, err
+	}
+	return nil, fmt.Errorf("migration %s: %w ten times in a row", id, ErrConflict)
+}
+
+// audit makes an audit entry about m.
+func (e *Engine) audit(m *Migration, actor Actor, action string, detail map[string]any) AuditEntry {
+	if detail == nil {
+		detail = map[string]any{}
+	}
+	if _, ok := detail["customerDomain"]; !ok && m.CustomerDomain != "" {
+		detail["customerDomain"] = m.CustomerDomain
+	}
+	return AuditEntry{At: e.now(), Actor: actor, Action: action, CustomerID: m.CustomerID, SubscriptionID: m.SubscriptionID, MigrationID: m.ID, Detail: detail}
+}
+
+const idAlphabet = "23456789ABCDEFGHJKMNPQRSTUVWXYZ" // no 0/O, 1/I/L: ids are read and typed
+
+// newID makes a short migration id people can type, e.g. "M7K2QX".
+func (e *Engine) newID(ctx context.Context) (string, error) {
+	for range 20 {
+		b := make([]byte, 5)
+		if _, err := rand.Read(b); err != nil {
+			return "", err
+		}
+		id := []byte("M")
+		for _, c := range b {
+			id = append(id, idAlphabet[int(c)%len(idAlphabet)])
+		}
+		if _, err := e.Store.GetMigration(ctx, string(id)); errors.Is(err, ErrNotFound) {
+			return string(id), nil
+		} else if err != nil {
+			return "", err
+		}
+	}
+	return "", errors.New("could not find a free migration id")
+}
+
+func unknownMigration(id string) string {
+	return fmt.Sprintf("There is no migration %q. Migration ids look like M7K2QX; see /kaizala history.", id)
+}
+
+// humanState says a state in words.
+func humanState(s State) string { return strings.ReplaceAll(string(s), "_", " ") }
+
+// newRequestID makes an MS-RequestId.
+func newRequestID() string { return uuid.NewString() }

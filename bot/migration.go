@@ -1,0 +1,218 @@
+package bot
+
+import (
+	"errors"
+	"time"
+)
+
+// Actor is who did something: a Slack user (ID and name), or System.
+type Actor struct {
+	ID   string
+	Name string
+}
+
+// System is the bot itself, acting on its own (resuming after a restart).
+var System = Actor{ID: "system", Name: "system"}
+
+// State is where a migration is in its life.
+type State string
+
+// The states of a migration. Approved → … → Done is the happy path; every
+// running state can end in Failed (at a named step) or NeedsApproval (the
+// world changed since the plan was approved).
+const (
+	StatePendingApproval State = "pending_approval"
+	StateApproved        State = "approved"
+	StateBuying          State = "buying"
+	StateWaitingSeats    State = "waiting_for_seats"
+	StateMovingUsers     State = "moving_users"
+	StateVerifying       State = "verifying"
+	StateSuspending      State = "suspending"
+	StateDone            State = "done"
+	StateFailed          State = "failed"
+	StateRejected        State = "rejected"
+	StateNeedsApproval   State = "needs_new_approval"
+)
+
+// Running reports whether the engine owns a migration in this state (it is
+// resumed after a restart).
+func (s State) Running() bool {
+	switch s {
+	case StateApproved, StateBuying, StateWaitingSeats, StateMovingUsers, StateVerifying, StateSuspending:
+		return true
+	}
+	return false
+}
+
+// Final reports whether nothing more will happen without a person.
+func (s State) Final() bool { return s == StateDone || s == StateRejected }
+
+// StepName names a step of the migration.
+type StepName string
+
+// The steps, in order: A (buy), wait for the bought seats, B (move users),
+// verify nobody still holds the retired licence, C (suspend).
+const (
+	StepBuy       StepName = "buy"
+	StepWaitSeats StepName = "wait_for_seats"
+	StepMoveUsers StepName = "move_users"
+	StepVerify    StepName = "verify"
+	StepSuspend   StepName = "suspend"
+)
+
+// Steps lists the steps in the order they run.
+var Steps = []StepName{StepBuy, StepWaitSeats, StepMoveUsers, StepVerify, StepSuspend}
+
+// stepStates pairs each step with the migration state while it runs.
+var stepStates = map[StepName]State{
+	StepBuy: StateBuying, StepWaitSeats: StateWaitingSeats, StepMoveUsers: StateMovingUsers,
+	StepVerify: StateVerifying, StepSuspend: StateSuspending,
+}
+
+// Migration is one request to move a subscription of a retired SKU to a
+// target plan, from the plan through approval to done.
+type Migration struct {
+	ID             string // short and typeable, e.g. "M7K2QX"
+	CustomerID     string
+	CustomerDomain string
+	CustomerName   string
+	SubscriptionID string // the old subscription, to be suspended
+	Plan           Plan
+	PlanHash       string
+	Requester      Actor
+	State          State
+	// FailedStep and Error say where and why a migration failed or needs a
+	// new approval.
+	FailedStep StepName
+	Error      string
+	// Override lets an approver suspend the old subscription although some
+	// users still hold the retired licence.
+	Override          bool
+	NewSubscriptionID string
+	CreatedAt         time.Time
+	UpdatedAt         time.Time
+	// Version increases with every save; a save with a stale Version fails
+	// with ErrConflict, so two writers never overwrite each other.
+	Version int
+}
+
+// DecisionKind is what a person decided about a migration.
+type DecisionKind string
+
+// Decisions people make about a migration.
+const (
+	DecisionApprove  DecisionKind = "approve"
+	DecisionReject   DecisionKind = "reject"
+	DecisionOverride DecisionKind = "override"
+)
+
+// Decision is one person's decision. An approval counts only for the plan
+// (PlanHash) it was given for.
+type Decision struct {
+	MigrationID string
+	Actor       Actor
+	Kind        DecisionKind
+	Reason      string
+	PlanHash    string
+	At          time.Time
+}
+
+// StepState is where a step is.
+type StepState string
+
+// States of a step.
+const (
+	StepPending StepState = "pending"
+	StepRunning StepState = "running"
+	StepDone    StepState = "done"
+	StepFailed  StepState = "failed"
+	StepSkipped StepState = "skipped"
+)
+
+// Step is the journal of one step of a migration. MSRequestID is generated
+// and saved before the step's Partner Center write is sent, and reused when
+// the step is resumed, so a crash between sending and saving cannot write twice.
+type Step struct {
+	MigrationID string
+	Name        StepName
+	State       StepState
+	MSRequestID string
+	// Result holds what the step produced (e.g. "subscriptionId", "orderId").
+	Result     map[string]string
+	Error      string
+	Attempts   int
+	StartedAt  time.Time
+	FinishedAt time.Time
+}
+
+// MoveState is where one user's licence move is.
+type MoveState string
+
+// States of a user's move.
+const (
+	MovePending MoveState = "pending"
+	MoveDone    MoveState = "moved"
+	MoveFailed  MoveState = "failed"
+	// MoveSkipped: the user no longer held the retired licence when their
+	// turn came (someone moved them by hand).
+	MoveSkipped MoveState = "skipped"
+)
+
+// UserMove is one user's move from the retired licence to the target.
+type UserMove struct {
+	MigrationID     string
+	UserID          string
+	UPN             string
+	DisplayName     string
+	State           MoveState
+	MSRequestID     string
+	MSCorrelationID string
+	Error           string
+	UpdatedAt       time.Time
+}
+
+// AuditEntry is one row of the audit history: who did what, when, to which
+// customer, subscription and migration, and which Partner Center calls it made.
+type AuditEntry struct {
+	Seq             int64 // set by the store
+	At              time.Time
+	Actor           Actor
+	Action          string
+	CustomerID      string
+	SubscriptionID  string
+	MigrationID     string
+	Detail          map[string]any
+	MSRequestID     string
+	MSCorrelationID string
+	PrevHash        string // set by the store
+	Hash            string // set by the store
+}
+
+// Audit actions.
+const (
+	ActionPlanned      = "migration.planned"
+	ActionApproved     = "migration.approved"
+	ActionRejected     = "migration.rejected"
+	ActionOverridden   = "migration.override"
+	ActionStarted      = "migration.started"
+	ActionResumed      = "migration.resumed"
+	ActionStepStarted  = "step.started"
+	ActionStepDone     = "step.done"
+	ActionStepFailed   = "step.failed"
+	ActionBought       = "subscription.bought"
+	ActionUserMoved    = "user.moved"
+	ActionUserFailed   = "user.move_failed"
+	ActionSuspended    = "subscription.suspended"
+	ActionDone         = "migration.done"
+	ActionFailed       = "migration.failed"
+	ActionStale        = "migration.needs_new_approval"
+	ActionRetried      = "migration.retried"
+	ActionReplanned    = "migration.replanned"
+	ActionScanFinished = "scan.finished"
+)
+
+// Errors a Store returns.
+var (
+	ErrNotFound = errors.New("not found")
+	ErrConflict = errors.New("changed by someone else meanwhile")
+)

@@ -1,0 +1,232 @@
+package bot
+
+import (
+	"cmp"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+)
+
+// noUsageLocation is why a user without a usage location cannot be moved.
+const noUsageLocation = "no usage location: Partner Center cannot license a user without one (set it in the Microsoft 365 admin center, then retry)"
+
+// buildPlan reads the world and works out exactly what a migration of sub to
+// target will do. A refusal is a mistake to show the requester.
+func (e *Engine) buildPlan(ctx context.Context, tracked *TrackedSubscription, retired RetiredSKU, target Target, seatsRequested int) (plan Plan, refusal string, err error) {
+	c := tracked.Customer
+	sub, err := e.PC.GetSubscription(ctx, c.ID, tracked.Subscription.ID)
+	if err != nil {
+		return Plan{}, "", fmt.Errorf("reading subscription %s: %w", tracked.Subscription.ID, err)
+	}
+	if !sub.Active() {
+		return Plan{}, fmt.Sprintf("Subscription %s is %s; only an active subscription can be migrated.", sub.ID, sub.Status), nil
+	}
+	retiredSku, err := e.retiredSkuID(ctx, c.ID, sub, retired)
+	if err != nil {
+		return Plan{}, "", err
+	}
+	if retiredSku == "" {
+		return Plan{}, fmt.Sprintf("Cannot tell which licence subscription %s grants: Partner Center gave no skuId. Add its skuIds to %s in KAIZALA_CATALOG.", sub.ID, retired.Name), nil
+	}
+	users, err := e.PC.ListUsers(ctx, c.ID)
+	if err != nil {
+		return Plan{}, "", fmt.Errorf("listing users of %s: %w", c.Label(), err)
+	}
+	holders, err := e.holders(ctx, c.ID, users, retiredSku, target.SkuID)
+	if err != nil {
+		return Plan{}, "", err
+	}
+	pools, err := e.PC.LicensePools(ctx, c.ID)
+	if err != nil {
+		return Plan{}, "", fmt.Errorf("reading licences of %s: %w", c.Label(), err)
+	}
+
+	now := e.now()
+	plan = Plan{
+		CustomerID: c.ID, CustomerDomain: c.Domain, CustomerName: c.Name,
+		Subscription:   PlanSubscription{ID: sub.ID, OfferName: sub.OfferName, Quantity: sub.Quantity, Status: sub.Status, EndDate: sub.EndDate},
+		Retired:        retired.Name,
+		RetiredSkuID:   strings.ToLower(retiredSku),
+		Target:         target,
+		SeatsRequested: seatsRequested,
+		Deprovision:    now.Add(DeprovisionAfter),
+		CreatedAt:      now,
+	}
+	if pool, ok := findPool(pools, target.SkuID); ok {
+		plan.FreeTargetSeats = pool.Available
+	}
+	for _, h := range holders {
+		if h.UsageLocation == "" {
+			plan.CannotMove = append(plan.CannotMove, PlanUser{ID: h.ID, UPN: h.UPN, DisplayName: h.DisplayName, Reason: noUsageLocation})
+		} else {
+			plan.Move = append(plan.Move, PlanUser{ID: h.ID, UPN: h.UPN, DisplayName: h.DisplayName, HasTarget: h.hasTarget})
+		}
+	}
+	need := plan.SeatsNeeded()
+	if seatsRequested > 0 && seatsRequested < need {
+		return Plan{}, fmt.Sprintf("%d seats are fewer than the %d users who need a %s licence; ask for at least %d, or leave the number out.", seatsRequested, need, target.Name, need), nil
+	}
+	// Buy as many as the old subscription had (or as asked), never fewer
+	// than the users who need one, less the free seats already there.
+	plan.Seats = max(0, max(cmp.Or(seatsRequested, sub.Quantity), need)-plan.FreeTargetSeats)
+	if plan.Seats > 0 && !target.Purchasable() {
+		return Plan{}, fmt.Sprintf("The catalog does not say how to buy %s (no offerId, productId or productSkuId); add them in KAIZALA_CATALOG.", target.Name), nil
+	}
+	return plan, "", nil
+}
+
+// SeatsNeeded is how many users need a seat of the target.
+func (p Plan) SeatsNeeded() int {
+	n := 0
+	for _, u := range p.Move {
+		if !u.HasTarget {
+			n++
+		}
+	}
+	return n
+}
+
+// Hash is the fingerprint an approval binds to: everything the plan depends
+// on, but not when it was made.
+func (p Plan) Hash() string {
+	type user struct {
+		ID        string
+		HasTarget bool
+		Reason    string `json:",omitempty"`
+	}
+	ids := func(us []PlanUser) []user {
+		out := make([]user, len(us))
+		for i, u := range us {
+			out[i] = user{strings.ToLower(u.ID), u.HasTarget, u.Reason}
+		}
+		slices.SortFunc(out, func(a, b user) int { return cmp.Compare(a.ID, b.ID) })
+		return out
+	}
+	data, _ := json.Marshal(struct {
+		Customer, Subscription, Status, RetiredSku, TargetSku, Offer, Product string
+		Quantity, SeatsRequested, FreeTargetSeats, Seats                      int
+		Move, CannotMove                                                      []user
+	}{
+		strings.ToLower(p.CustomerID), strings.ToLower(p.Subscription.ID), strings.ToLower(p.Subscription.Status),
+		strings.ToLower(p.RetiredSkuID), strings.ToLower(p.Target.SkuID), p.Target.OfferID, p.Target.ProductID + ":" + p.Target.ProductSkuID,
+		p.Subscription.Quantity, p.SeatsRequested, p.FreeTargetSeats, p.Seats,
+		ids(p.Move), ids(p.CannotMove),
+	})
+	sum := sha256.Sum256(data)
+	return hex.EncodeToString(sum[:])
+}
+
+// Changes explains in words how next differs from p.
+func (p Plan) Changes(next Plan) []string {
+	var out []string
+	if !strings.EqualFold(p.Subscription.Status, next.Subscription.Status) {
+		out = append(out, fmt.Sprintf("the subscription is now %s (was %s)", next.Subscription.Status, p.Subscription.Status))
+	}
+	if p.Subscription.Quantity != next.Subscription.Quantity {
+		out = append(out, fmt.Sprintf("the subscription's quantity changed from %d to %d", p.Subscription.Quantity, next.Subscription.Quantity))
+	}
+	if p.FreeTargetSeats != next.FreeTargetSeats {
+		out = append(out, fmt.Sprintf("free %s seats changed from %d to %d", p.Target.Name, p.FreeTargetSeats, next.FreeTargetSeats))
+	}
+	before := map[string]bool{}
+	for _, u := range append(slices.Clone(p.Move), p.CannotMove...) {
+		before[strings.ToLower(u.ID)] = true
+	}
+	var added []string
+	for _, u := range append(slices.Clone(next.Move), next.CannotMove...) {
+		if !before[strings.ToLower(u.ID)] {
+			added = append(added, u.UPN)
+		}
+		delete(before, strings.ToLower(u.ID))
+	}
+	if len(added) > 0 {
+		out = append(out, fmt.Sprintf("%d user(s) now hold %s who were not in the plan (%s)", len(added), p.Retired, strings.Join(firstN(added, 5), ", ")))
+	}
+	if len(before) > 0 {
+		out = append(out, fmt.Sprintf("%d user(s) in the plan no longer hold %s", len(before), p.Retired))
+	}
+	if len(out) == 0 && p.Hash() != next.Hash() {
+		out = append(out, "the users' licences or usage locations changed")
+	}
+	return out
+}
+
+func firstN(s []string, n int) []string {
+	if len(s) > n {
+		return append(s[:n:n], fmt.Sprintf("and %d more", len(s)-n))
+	}
+	return s
+}
+
+// retiredSkuID finds the skuId of the retired licence: from the catalog when
+// it names one, else from the subscription's provisioning status.
+func (e *Engine) retiredSkuID(ctx context.Context, customerID string, sub Subscription, retired RetiredSKU) (string, error) {
+	if len(retired.SkuIDs) == 1 {
+		return retired.SkuIDs[0], nil
+	}
+	sku, err := e.PC.SubscriptionSkuID(ctx, customerID, sub.ID)
+	if err != nil {
+		return "", fmt.Errorf("reading which licence subscription %s grants: %w", sub.ID, err)
+	}
+	return sku, nil
+}
+
+type holder struct {
+	User
+	hasTarget bool
+}
+
+// holders returns the users holding retiredSku, reading each user's licences
+// concurrently (the client's rate limiter sets the pace).
+func (e *Engine) holders(ctx context.Context, customerID string, users []User, retiredSku, targetSku string) ([]holder, error) {
+	var (
+		mu       sync.Mutex
+		out      []holder
+		firstErr error
+		wg       sync.WaitGroup
+	)
+	next := make(chan User)
+	for range max(1, min(e.concurrency(), len(users))) {
+		wg.Go(func() {
+			for u := range next {
+				skus, err := e.PC.UserSkuIDs(ctx, customerID, u.ID)
+				mu.Lock()
+				switch {
+				case err != nil && firstErr == nil:
+					firstErr = fmt.Errorf("reading the licences of %s: %w", u.UPN, err)
+				case err == nil && containsID(skus, retiredSku):
+					out = append(out, holder{User: u, hasTarget: containsID(skus, targetSku)})
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	for _, u := range users {
+		next <- u
+	}
+	close(next)
+	wg.Wait()
+	if firstErr != nil {
+		return nil, firstErr
+	}
+	slices.SortFunc(out, func(a, b holder) int { return cmp.Compare(strings.ToLower(a.UPN), strings.ToLower(b.UPN)) })
+	return out, nil
+}
+
+func containsID(ids []string, id string) bool {
+	return slices.ContainsFunc(ids, func(s string) bool { return SameID(s, id) })
+}
+
+func findPool(pools []LicensePool, skuID string) (LicensePool, bool) {
+	for _, p := range pools {
+		if SameID(p.SkuID, skuID) {
+			return p, true
+		}
+	}
+	return LicensePool{}, false
+}

@@ -1,0 +1,517 @@
+package bot
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// purchaseTag goes into the new subscription's friendly name, so a resumed
+// purchase can find out whether it already happened even if Partner Center
+// no longer remembers the MS-RequestId.
+func purchaseTag(migrationID string) string { return "kaizalabot " + migrationID }
+
+// loadStep returns the journal of a step, or a fresh pending one.
+func (e *Engine) loadStep(ctx context.Context, migrationID string, name StepName) (Step, error) {
+	steps, err := e.Store.Steps(ctx, migrationID)
+	if err != nil {
+		return Step{}, err
+	}
+	for _, s := range steps {
+		if s.Name == name {
+			return s, nil
+		}
+	}
+	return Step{MigrationID: migrationID, Name: name, State: StepPending}, nil
+}
+
+// finishStep marks a step done (or skipped) with its result.
+func (e *Engine) finishStep(ctx context.Context, m *Migration, st Step, state StepState, result map[string]string, audit ...AuditEntry) error {
+	st.State, st.Error, st.FinishedAt = state, "", e.now()
+	if result != nil {
+		st.Result = result
+	}
+	detail := map[string]any{"step": string(st.Name), "state": string(state)}
+	for k, v := range st.Result {
+		detail[k] = v
+	}
+	done := e.audit(m, System, ActionStepDone, detail)
+	done.MSRequestID = st.MSRequestID
+	return e.Store.SaveStep(ctx, st, append(audit, done)...)
+}
+
+// beginWrite saves a new MS-RequestId for the step before its write is sent.
+func (e *Engine) beginWrite(ctx context.Context, m *Migration, st *Step) error {
+	st.MSRequestID = newRequestID()
+	st.State, st.Error = StepRunning, ""
+	st.Attempts++
+	if st.StartedAt.IsZero() {
+		st.StartedAt = e.now()
+	}
+	started := e.audit(m, System, ActionStepStarted, map[string]any{"step": string(st.Name), "attempt": st.Attempts})
+	started.MSRequestID = st.MSRequestID
+	return e.Store.SaveStep(ctx, *st, started)
+}
+
+// failStep records a step's failure. After a definite answer from Partner
+// Center the MS-RequestId is dropped ("upon receiving a response … the value
+// should be reset", headers.md); after no answer it is kept, since the write
+// may have happened and a retry must be recognised as the same call.
+func (e *Engine) failStep(ctx context.Context, st Step, cause error) error {
+	st.State, st.Error, st.FinishedAt = StepFailed, cause.Error(), e.now()
+	if c := e.PC.Classify(cause); c == FailureBusiness || c == FailureAuth {
+		st.MSRequestID = ""
+	}
+	if err := e.Store.SaveStep(ctx, st); err != nil {
+		return errors.Join(cause, err)
+	}
+	return cause
+}
+
+// checkWorld compares what matters for the next write with the approved
+// plan. It reads little (the subscription and the licence pools), so it can
+// run before every write step.
+func (e *Engine) checkWorld(ctx context.Context, m *Migration, step StepName) error {
+	p := m.Plan
+	sub, err := e.PC.GetSubscription(ctx, m.CustomerID, m.SubscriptionID)
+	if err != nil {
+		return fmt.Errorf("re-reading subscription %s: %w", m.SubscriptionID, err)
+	}
+	var changes []string
+	if !sub.Active() {
+		changes = append(changes, fmt.Sprintf("the subscription is now %s", sub.Status))
+	}
+	if sub.Quantity != p.Subscription.Quantity {
+		changes = append(changes, fmt.Sprintf("the subscription's quantity changed from %d to %d", p.Subscription.Quantity, sub.Quantity))
+	}
+	pools, err := e.PC.LicensePools(ctx, m.CustomerID)
+	if err != nil {
+		return fmt.Errorf("re-reading licences: %w", err)
+	}
+	moves, err := e.Store.UserMoves(ctx, m.ID)
+	if err != nil {
+		return err
+	}
+	handled := 0
+	for _, mv := range moves {
+		if mv.State == MoveDone || mv.State == MoveSkipped {
+			handled++
+		}
+	}
+	expected := len(p.Move) + len(p.CannotMove) - handled
+	if pool, _ := findPool(pools, p.RetiredSkuID); pool.Consumed > expected {
+		changes = append(changes, fmt.Sprintf("%d users hold %s but the plan knows of %d", pool.Consumed, p.Retired, expected))
+	}
+	if step == StepBuy {
+		if pool, _ := findPool(pools, p.Target.SkuID); pool.Available != p.FreeTargetSeats {
+			changes = append(changes, fmt.Sprintf("free %s seats changed from %d to %d", p.Target.Name, p.FreeTargetSeats, pool.Available))
+		}
+	}
+	if len(changes) > 0 {
+		return &staleError{changes}
+	}
+	return nil
+}
+
+// buy is step A: buy the target's seats, exactly once.
+func (e *Engine) buy(ctx context.Context, m *Migration) error {
+	st, err := e.loadStep(ctx, m.ID, StepBuy)
+	if err != nil || st.State == StepDone || st.State == StepSkipped {
+		return err
+	}
+	p := m.Plan
+	if p.Seats == 0 {
+		return e.finishStep(ctx, m, st, StepSkipped, map[string]string{"reason": fmt.Sprintf("the customer already has %d free %s seats", p.FreeTargetSeats, p.Target.Name)})
+	}
+	tag := purchaseTag(m.ID)
+	if st.MSRequestID != "" {
+		// A purchase was sent before and its outcome is unknown (crash,
+		// timeout): look for it before sending anything.
+		if found, err := e.PC.FindPurchase(ctx, m.CustomerID, tag); err != nil {
+			return fmt.Errorf("looking for an earlier purchase: %w", err)
+		} else if found != nil {
+			return e.bought(ctx, m, st, Purchase{SubscriptionID: found.ID, Quantity: found.Quantity, Call: CallRef{RequestID: st.MSRequestID}}, true)
+		}
+	} else {
+		if err := e.checkWorld(ctx, m, StepBuy); err != nil {
+			return err
+		}
+		if err := e.beginWrite(ctx, m, &st); err != nil {
+			return err
+		}
+	}
+	purchase, err := e.PC.Buy(ctx, m.CustomerID, p.Target, p.Seats, tag, st.MSRequestID)
+	if err != nil {
+		if e.PC.Classify(err) == FailureConflict {
+			// "Your order is in progress" and friends: the purchase may be there.
+			if found, ferr := e.PC.FindPurchase(ctx, m.CustomerID, tag); ferr == nil && found != nil {
+				return e.bought(ctx, m, st, Purchase{SubscriptionID: found.ID, Quantity: found.Quantity, Call: CallRef{RequestID: st.MSRequestID}}, true)
+			}
+		}
+		return e.failStep(ctx, st, fmt.Errorf("buying %d %s seats: %w", p.Seats, p.Target.Name, err))
+	}
+	return e.bought(ctx, m, st, purchase, false)
+}
+
+func (e *Engine) bought(ctx context.Context, m *Migration, st Step, p Purchase, reconciled bool) error {
+	m2, err := e.update(ctx, m.ID, func(m *Migration) (bool, error) {
+		m.NewSubscriptionID = p.SubscriptionID
+		return true, nil
+	})
+	if err != nil {
+		return err
+	}
+	*m = *m2
+	detail := map[string]any{"newSubscriptionId": p.SubscriptionID, "orderId": p.OrderID, "seats": m.Plan.Seats, "target": m.Plan.Target.SkuPartNumber}
+	if reconciled {
+		detail["reconciled"] = "found the earlier purchase after a restart or conflict"
+	}
+	entry := e.audit(m, System, ActionBought, detail)
+	entry.MSRequestID, entry.MSCorrelationID = cmp.Or(p.Call.RequestID, st.MSRequestID), p.Call.CorrelationID
+	if err := e.finishStep(ctx, m, st, StepDone, map[string]string{"subscriptionId": p.SubscriptionID, "orderId": p.OrderID}, entry); err != nil {
+		return err
+	}
+	e.publish(Event{Kind: EventBought, Migration: *m, Total: m.Plan.Seats})
+	return nil
+}
+
+// waitSeats waits, with back-off, until the customer has enough free seats
+// of the target for the users still to move.
+func (e *Engine) waitSeats(ctx context.Context, m *Migration) error {
+	st, err := e.loadStep(ctx, m.ID, StepWaitSeats)
+	if err != nil || st.State == StepDone {
+		return err
+	}
+	need, err := e.seatsStillNeeded(ctx, m)
+	if err != nil {
+		return err
+	}
+	timeout := cmp.Or(e.SeatTimeout, 45*time.Minute)
+	wait := cmp.Or(e.SeatPoll, 2*time.Second)
+	deadline := e.now().Add(timeout)
+	for {
+		pools, err := e.PC.LicensePools(ctx, m.CustomerID)
+		if err != nil {
+			return e.failStep(ctx, st, fmt.Errorf("reading licences: %w", err))
+		}
+		pool, _ := findPool(pools, m.Plan.Target.SkuID)
+		if pool.Available >= need {
+			if err := e.finishStep(ctx, m, st, StepDone, map[string]string{"available": fmt.Sprint(pool.Available), "needed": fmt.Sprint(need)}); err != nil {
+				return err
+			}
+			e.publish(Event{Kind: EventSeatsReady, Migration: *m, Done: pool.Available, Total: need})
+			return nil
+		}
+		if !e.now().Before(deadline) {
+			return e.failStep(ctx, st, fmt.Errorf("only %d of the %d %s seats needed became usable within %s; Partner Center may still be provisioning them: retry later",
+				pool.Available, need, m.Plan.Target.Name, timeout))
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 30*time.Second)
+	}
+}
+
+// seatsStillNeeded counts the users still to move who need a target seat.
+func (e *Engine) seatsStillNeeded(ctx context.Context, m *Migration) (int, error) {
+	moves, err := e.ensureMoves(ctx, m)
+	if err != nil {
+		return 0, err
+	}
+	hasTarget := map[string]bool{}
+	for _, u := range m.Plan.Move {
+		hasTarget[strings.ToLower(u.ID)] = u.HasTarget
+	}
+	n := 0
+	for _, mv := range moves {
+		if mv.State != MoveDone && mv.State != MoveSkipped && !hasTarget[strings.ToLower(mv.UserID)] {
+			n++
+		}
+	}
+	return n, nil
+}
+
+// ensureMoves creates the pending moves of the plan's users the first time.
+func (e *Engine) ensureMoves(ctx context.Context, m *Migration) ([]UserMove, error) {
+	moves, err := e.Store.UserMoves(ctx, m.ID)
+	if err != nil || len(moves) > 0 || len(m.Plan.Move) == 0 {
+		return moves, err
+	}
+	for _, u := range m.Plan.Move {
+		mv := UserMove{MigrationID: m.ID, UserID: u.ID, UPN: u.UPN, DisplayName: u.DisplayName, State: MovePending, UpdatedAt: e.now()}
+		if err := e.Store.SaveUserMove(ctx, mv); err != nil {
+			return nil, err
+		}
+		moves = append(moves, mv)
+	}
+	return moves, nil
+}
+
+// requeueMoves gives failed moves, and (withCannotMove) the users the plan
+// could not move, another go.
+func (e *Engine) requeueMoves(ctx context.Context, m *Migration, withCannotMove bool) error {
+	moves, err := e.ensureMoves(ctx, m)
+	if err != nil {
+		return err
+	}
+	known := map[string]bool{}
+	for _, mv := range moves {
+		known[strings.ToLower(mv.UserID)] = true
+		if mv.State == MoveFailed {
+			mv.State, mv.Error, mv.UpdatedAt = MovePending, "", e.now()
+			if err := e.Store.SaveUserMove(ctx, mv); err != nil {
+				return err
+			}
+		}
+	}
+	if withCannotMove {
+		for _, u := range m.Plan.CannotMove {
+			if !known[strings.ToLower(u.ID)] {
+				if err := e.Store.SaveUserMove(ctx, UserMove{MigrationID: m.ID, UserID: u.ID, UPN: u.UPN, DisplayName: u.DisplayName, State: MovePending, UpdatedAt: e.now()}); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// moveUsers is step B: each user gets the target and loses the retired
+// licence in one call, concurrently under the client's rate limit.
+func (e *Engine) moveUsers(ctx context.Context, m *Migration) error {
+	st, err := e.loadStep(ctx, m.ID, StepMoveUsers)
+	if err != nil || st.State == StepDone {
+		return err
+	}
+	moves, err := e.ensureMoves(ctx, m)
+	if err != nil {
+		return err
+	}
+	if err := e.checkWorld(ctx, m, StepMoveUsers); err != nil {
+		return err
+	}
+	st.State, st.Attempts = StepRunning, st.Attempts+1
+	if st.StartedAt.IsZero() {
+		st.StartedAt = e.now()
+	}
+	if err := e.Store.SaveStep(ctx, st, e.audit(m, System, ActionStepStarted, map[string]any{"step": string(StepMoveUsers), "users": len(moves)})); err != nil {
+		return err
+	}
+	hasTarget := map[string]bool{}
+	for _, u := range append(m.Plan.Move, m.Plan.CannotMove...) {
+		hasTarget[strings.ToLower(u.ID)] = u.HasTarget
+	}
+	var done atomic.Int64
+	var todo []UserMove
+	for _, mv := range moves {
+		if mv.State == MoveDone || mv.State == MoveSkipped {
+			done.Add(1)
+		} else if mv.State == MovePending {
+			todo = append(todo, mv)
+		}
+	}
+	var (
+		wg       sync.WaitGroup
+		mu       sync.Mutex
+		storeErr error
+	)
+	work := make(chan UserMove)
+	for range max(1, min(e.concurrency(), len(todo))) {
+		wg.Go(func() {
+			for mv := range work {
+				mv, err := e.moveUser(ctx, m, mv, hasTarget[strings.ToLower(mv.UserID)])
+				if err != nil {
+					mu.Lock()
+					storeErr = cmp.Or(storeErr, err)
+					mu.Unlock()
+					continue
+				}
+				switch mv.State {
+				case MoveDone, MoveSkipped:
+					e.publish(Event{Kind: EventUserMoved, Migration: *m, Move: &mv, Done: int(done.Add(1)), Total: len(moves)})
+				case MoveFailed:
+					e.publish(Event{Kind: EventUserFailed, Migration: *m, Move: &mv, Done: int(done.Load()), Total: len(moves)})
+				}
+			}
+		})
+	}
+feed:
+	for _, mv := range todo {
+		select {
+		case work <- mv:
+		case <-ctx.Done():
+			break feed
+		}
+	}
+	close(work)
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if storeErr != nil {
+		return storeErr
+	}
+	moves, err = e.Store.UserMoves(ctx, m.ID)
+	if err != nil {
+		return err
+	}
+	var failed []string
+	for _, mv := range moves {
+		if mv.State == MoveFailed || mv.State == MovePending {
+			failed = append(failed, fmt.Sprintf("%s (%s)", mv.UPN, cmp.Or(mv.Error, "not attempted")))
+		}
+	}
+	if len(failed) > 0 {
+		return e.failStep(ctx, st, fmt.Errorf("%d of %d users could not be moved: %s. Fix them and retry, or an approver can override to suspend anyway",
+			len(failed), len(moves), strings.Join(firstN(failed, 10), "; ")))
+	}
+	return e.finishStep(ctx, m, st, StepDone, map[string]string{"moved": fmt.Sprint(len(moves))})
+}
+
+// moveUser moves one user. The returned error is only for the journal
+// failing; Partner Center failures are recorded in the move itself.
+func (e *Engine) moveUser(ctx context.Context, m *Migration, mv UserMove, hasTarget bool) (UserMove, error) {
+	retired, target := m.Plan.RetiredSkuID, m.Plan.Target.SkuID
+	assign := target
+	if hasTarget {
+		assign = ""
+	}
+	if mv.MSRequestID != "" {
+		// Sent before without a known outcome: look before sending again.
+		skus, err := e.PC.UserSkuIDs(ctx, m.CustomerID, mv.UserID)
+		if err == nil && !containsID(skus, retired) {
+			if containsID(skus, target) {
+				return e.recordMove(ctx, m, mv, MoveDone, "", CallRef{RequestID: mv.MSRequestID}, "found moved after a restart")
+			}
+			return e.recordMove(ctx, m, mv, MoveSkipped, "no longer holds "+m.Plan.Retired+" (changed outside kaizalabot)", CallRef{}, "")
+		}
+	} else {
+		mv.MSRequestID = newRequestID()
+		mv.UpdatedAt = e.now()
+		if err := e.Store.SaveUserMove(ctx, mv); err != nil {
+			return mv, err
+		}
+	}
+	call, err := e.PC.SwapLicence(ctx, m.CustomerID, mv.UserID, assign, retired, mv.MSRequestID)
+	if err == nil {
+		return e.recordMove(ctx, m, mv, MoveDone, "", call, "")
+	}
+	if ctx.Err() != nil {
+		return mv, nil // shutting down: the move resumes next start
+	}
+	class := e.PC.Classify(err)
+	if class == FailureBusiness || class == FailureAuth {
+		// A definite refusal: maybe because someone moved the user meanwhile.
+		if skus, lerr := e.PC.UserSkuIDs(ctx, m.CustomerID, mv.UserID); lerr == nil && !containsID(skus, retired) {
+			return e.recordMove(ctx, m, mv, MoveSkipped, "no longer holds "+m.Plan.Retired+" (changed outside kaizalabot)", CallRef{}, "")
+		}
+		mv.MSRequestID = ""
+	}
+	msg := err.Error()
+	if errors.Is(err, ErrOutOfSeats) {
+		msg = "no free " + m.Plan.Target.Name + " seat left: " + msg
+	}
+	return e.recordMove(ctx, m, mv, MoveFailed, msg, call, "")
+}
+
+func (e *Engine) recordMove(ctx context.Context, m *Migration, mv UserMove, state MoveState, msg string, call CallRef, note string) (UserMove, error) {
+	mv.State, mv.Error, mv.UpdatedAt = state, msg, e.now()
+	if call.CorrelationID != "" {
+		mv.MSCorrelationID = call.CorrelationID
+	}
+	action := ActionUserMoved
+	detail := map[string]any{"userId": mv.UserID, "upn": mv.UPN, "state": string(state)}
+	if state == MoveFailed {
+		action, detail["error"] = ActionUserFailed, msg
+	}
+	if msg != "" && state == MoveSkipped {
+		detail["reason"] = msg
+	}
+	if note != "" {
+		detail["reconciled"] = note
+	}
+	entry := e.audit(m, System, action, detail)
+	entry.MSRequestID, entry.MSCorrelationID = cmp.Or(call.RequestID, mv.MSRequestID), call.CorrelationID
+	return mv, e.Store.SaveUserMove(ctx, mv, entry)
+}
+
+// verify checks that nobody holds the retired licence any more before the
+// old subscription is suspended (unless an approver overrode).
+func (e *Engine) verify(ctx context.Context, m *Migration) error {
+	st, err := e.loadStep(ctx, m.ID, StepVerify)
+	if err != nil || st.State == StepDone {
+		return err
+	}
+	pools, err := e.PC.LicensePools(ctx, m.CustomerID)
+	if err != nil {
+		return e.failStep(ctx, st, fmt.Errorf("reading licences: %w", err))
+	}
+	pool, _ := findPool(pools, m.Plan.RetiredSkuID)
+	if pool.Consumed == 0 {
+		return e.finishStep(ctx, m, st, StepDone, map[string]string{"stillHolding": "0"})
+	}
+	if m.Override {
+		return e.finishStep(ctx, m, st, StepDone, map[string]string{"stillHolding": fmt.Sprint(pool.Consumed), "override": "an approver chose to suspend anyway"})
+	}
+	var who []string
+	moves, err := e.Store.UserMoves(ctx, m.ID)
+	if err != nil {
+		return err
+	}
+	moved := map[string]bool{}
+	for _, mv := range moves {
+		if mv.State == MoveDone || mv.State == MoveSkipped {
+			moved[strings.ToLower(mv.UserID)] = true
+		} else if mv.Error != "" {
+			who = append(who, fmt.Sprintf("%s (%s)", mv.UPN, mv.Error))
+		}
+	}
+	for _, u := range m.Plan.CannotMove {
+		if !moved[strings.ToLower(u.ID)] {
+			who = append(who, fmt.Sprintf("%s (%s)", u.UPN, u.Reason))
+		}
+	}
+	msg := fmt.Sprintf("%d user(s) still hold %s, so the old subscription was not suspended", pool.Consumed, m.Plan.Retired)
+	if len(who) > 0 {
+		msg += ": " + strings.Join(firstN(who, 10), "; ")
+	}
+	return e.failStep(ctx, st, errors.New(msg+". Fix them and retry, or an approver can override to suspend anyway"))
+}
+
+// suspend is step C: suspend the old subscription, exactly once.
+func (e *Engine) suspend(ctx context.Context, m *Migration) error {
+	st, err := e.loadStep(ctx, m.ID, StepSuspend)
+	if err != nil || st.State == StepDone {
+		return err
+	}
+	if st.MSRequestID == "" {
+		// Not sent yet, so a suspended subscription now is someone else's
+		// doing: stop and ask rather than guess.
+		if err := e.checkWorld(ctx, m, StepSuspend); err != nil {
+			return err
+		}
+		if err := e.beginWrite(ctx, m, &st); err != nil {
+			return err
+		}
+	}
+	sub, call, err := e.PC.Suspend(ctx, m.CustomerID, m.SubscriptionID, st.MSRequestID)
+	if err != nil {
+		return e.failStep(ctx, st, fmt.Errorf("suspending subscription %s: %w", m.SubscriptionID, err))
+	}
+	deprovision := e.now().Add(DeprovisionAfter)
+	entry := e.audit(m, System, ActionSuspended, map[string]any{"status": sub.Status, "deprovisionOn": deprovision.Format("2006-01-02")})
+	entry.MSRequestID, entry.MSCorrelationID = cmp.Or(call.RequestID, st.MSRequestID), call.CorrelationID
+	if err := e.finishStep(ctx, m, st, StepDone, map[string]string{"deprovisionOn": deprovision.Format("2006-01-02")}, entry); err != nil {
+		return err
+	}
+	e.publish(Event{Kind: EventSuspended, Migration: *m, Deprovision: deprovision})
+	return nil
+}
