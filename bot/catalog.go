@@ -25,6 +25,9 @@ type Catalog struct {
 // replacement plans.
 func DefaultCatalog() *Catalog {
 	c, err := parseCatalog(defaultCatalogYAML)
+	if err == nil {
+		err = c.validate()
+	}
 	if err != nil {
 		panic("bot: the embedded catalog is invalid: " + err.Error())
 	}
@@ -75,7 +78,8 @@ func parseCatalog(data []byte) (*Catalog, error) {
 	if err := dec.Decode(&c); err != nil {
 		return nil, err
 	}
-	return &c, c.validate()
+	// Validated after merging: a file may refer to the default's targets.
+	return &c, nil
 }
 
 func (c *Catalog) validate() error {

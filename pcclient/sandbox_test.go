@@ -103,7 +103,27 @@ func TestSandboxKaizalaToE1ThroughTheClient(t *testing.T) {
 	if len(expiring) < 5 {
 		t.Fatalf("want at least 5 expiring Kaizala Pro subscriptions among 30 customers, got %d", len(expiring))
 	}
-	target := expiring[0]
+	// A customer with no free E1 seat yet, so the provisioning delay shows.
+	var target *bot.Finding
+	for i, f := range expiring {
+		pools, err := c.ListSubscribedSKUs(ctx, f.Customer.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		free := 0
+		for _, p := range pools {
+			if pcclient.SameID(p.ProductSKU.ID, e1SkuID) {
+				free = p.AvailableUnits
+			}
+		}
+		if free == 0 {
+			target = &expiring[i]
+			break
+		}
+	}
+	if target == nil {
+		t.Fatal("every expiring customer already has free E1 seats")
+	}
 	customerID, kaizalaSub := target.Customer.ID, target.Subscription.ID
 
 	users, err := c.ListUsers(ctx, customerID, 0)

@@ -140,3 +140,41 @@ func TestWorldSizes(t *testing.T) {
 		})
 	}
 }
+
+// Kaizala Pro holders of subscriptions ending within 90 days can all be
+// licensed (so alerted migrations can finish); each later subscription has
+// exactly one holder without a usage location (the "cannot be moved" case).
+func TestKaizalaHoldersUsageLocations(t *testing.T) {
+	today := midnight(time.Now())
+	w := buildWorld(7, 200, today)
+	var clean, withOne int
+	for _, c := range w.customers {
+		for _, s := range c.subs {
+			if !strings.EqualFold(s.plan.SkuID, kaizalaSkuID) {
+				continue
+			}
+			missing := 0
+			for _, u := range c.users {
+				for _, l := range u.licenses {
+					if strings.EqualFold(l.skuID, kaizalaSkuID) && u.usageLocation == "" {
+						missing++
+					}
+				}
+			}
+			days := int(s.end.Sub(today).Hours() / 24)
+			switch {
+			case days <= cleanKaizalaWithin && missing != 0:
+				t.Errorf("%s ends in %d days but %d holders lack a usage location", c.domain, days, missing)
+			case days > cleanKaizalaWithin && missing != 1:
+				t.Errorf("%s ends in %d days; want exactly one holder without a usage location, got %d", c.domain, days, missing)
+			case days <= cleanKaizalaWithin:
+				clean++
+			default:
+				withOne++
+			}
+		}
+	}
+	if clean == 0 || withOne == 0 {
+		t.Errorf("clean %d, with one missing %d: both kinds should exist", clean, withOne)
+	}
+}

@@ -51,6 +51,9 @@ func buildWorld(seed int64, n int, today time.Time) *world {
 		end, hasKaizala := kaizalaEnd[i]
 		seats := g.subscriptions(c, hasKaizala, end, i == odd[0] || (n > 1 && i == odd[1]), n > 2 && i == odd[2])
 		g.users(c, seats)
+		if hasKaizala {
+			g.placeKaizalaHolders(c, end > cleanKaizalaWithin)
+		}
 		w.customers = append(w.customers, c)
 		w.byID[c.id] = c
 	}
@@ -170,6 +173,31 @@ func (g *generator) subscription(c *customer, p *plan, qty, endOffset int, autoR
 	c.subs = append(c.subs, s)
 	c.orders = append(c.orders, o)
 	return s
+}
+
+// cleanKaizalaWithin: Kaizala Pro holders of subscriptions ending within this many days all have a usage location,
+// so the migrations people are alerted about can finish; in each subscription ending later exactly one holder has
+// none, so plans that show "cannot be moved, and why" are there to be seen (and tested) too.
+const cleanKaizalaWithin = 90
+
+// placeKaizalaHolders gives every Kaizala Pro holder a usage location, then (withOneMissing) takes it away from one.
+func (g *generator) placeKaizalaHolders(c *customer, withOneMissing bool) {
+	var holders []*user
+	for _, u := range c.users {
+		for _, l := range u.licenses {
+			if strings.EqualFold(l.skuID, kaizalaSkuID) {
+				holders = append(holders, u)
+			}
+		}
+	}
+	for _, u := range holders {
+		if u.usageLocation == "" {
+			u.usageLocation = usageLocations[g.r.IntN(len(usageLocations))]
+		}
+	}
+	if withOneMissing && len(holders) > 0 {
+		holders[g.r.IntN(len(holders))].usageLocation = ""
+	}
 }
 
 // users creates enough users for the most-assigned subscription plus 2–5 who stay unlicensed, then hands out
