@@ -352,6 +352,17 @@ func (e *Engine) mayDecide(ctx context.Context, actor Actor, m *Migration, allow
 
 // resumeFailed puts a failed migration back to step and runs it.
 func (e *Engine) resumeFailed(ctx context.Context, m *Migration, actor Actor, action string, step StepName) (*Migration, string, error) {
+	// The step may have finished in an earlier run (moves done before a
+	// failed verify): reopen it so it runs again. Buying is never reopened:
+	// a migration only returns to it when the purchase itself failed.
+	if st, err := e.loadStep(ctx, m.ID, step); err != nil {
+		return nil, "", err
+	} else if step != StepBuy && (st.State == StepDone || st.State == StepSkipped) {
+		st.State, st.FinishedAt = StepPending, time.Time{}
+		if err := e.Store.SaveStep(ctx, st); err != nil {
+			return nil, "", err
+		}
+	}
 	m, err := e.update(ctx, m.ID, func(m *Migration) (bool, error) {
 		if m.State != StateFailed {
 			return false, nil
