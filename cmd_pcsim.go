@@ -36,6 +36,7 @@ func runPCSim(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	fs.DurationVar(&opts.Latency, "latency", 0, "added to every request")
 	fs.Float64Var(&opts.FaultRate, "fault-rate", 0, "fraction of /v1 requests answered 500/503 or cut off")
 	fs.DurationVar(&opts.ProvisioningDelay, "provisioning-delay", def.ProvisioningDelay, "how long bought seats take to show in subscribed SKUs")
+	fs.IntVar(&opts.KaizalaSeats, "kaizala-seats", 0, "give every Kaizala Pro subscription this many seats, all assigned (0: 3 to 60, seeded)")
 	fs.StringVar(&opts.ClientID, "client-id", def.ClientID, "accepted client id")
 	fs.StringVar(&opts.ClientSecret, "client-secret", def.ClientSecret, "accepted client secret")
 	fs.StringVar(&opts.RefreshToken, "refresh-token", def.RefreshToken, "accepted refresh token")
@@ -51,6 +52,9 @@ func runPCSim(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return exitConfig
 	case opts.Customers < 0 || opts.Customers > 200_000:
 		fmt.Fprintf(stderr, "kaizalabot pcsim: --customers %d: want 0 to 200000\n", opts.Customers)
+		return exitConfig
+	case opts.KaizalaSeats < 0 || opts.KaizalaSeats > 100_000:
+		fmt.Fprintf(stderr, "kaizalabot pcsim: --kaizala-seats %d: want 0 to 100000\n", opts.KaizalaSeats)
 		return exitConfig
 	case opts.RateLimit < 0:
 		fmt.Fprintf(stderr, "kaizalabot pcsim: --rate-limit %d: want 0 (off) or more\n", opts.RateLimit)

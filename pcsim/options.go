@@ -13,6 +13,7 @@ type Options struct {
 	Latency           time.Duration                    // added to every request; 0 = off
 	FaultRate         float64                          // fraction of /v1 requests answered 500/503 or cut off; 0 = off
 	ProvisioningDelay time.Duration                    // how long bought seats take to show in subscribedskus; default 2s
+	KaizalaSeats      int                              // when > 0, every Kaizala Pro subscription has this many seats, all assigned (for benches)
 	ClientID          string                           // accepted AAD client id; default sandbox-client
 	ClientSecret      string                           // accepted AAD client secret; default sandbox-secret
 	RefreshToken      string                           // always-valid refresh token; default sandbox-refresh-token

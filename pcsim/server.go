@@ -35,7 +35,7 @@ func New(opts Options) *Server {
 		faults: &faultInjector{rate: opts.FaultRate, r: rand.New(rand.NewPCG(uint64(opts.Seed)^faultSalt, uint64(opts.Seed)))},
 		tokens: newTokenStore(),
 		idem:   &idempotencyStore{replies: map[string]reply{}},
-		world:  buildWorld(opts.Seed, opts.Customers, midnight(opts.Now())),
+		world:  buildWorld(opts.Seed, opts.Customers, midnight(opts.Now()), opts.KaizalaSeats),
 	}
 	if opts.RateLimit > 0 {
 		// Burst = one minute's worth, so RateLimit quick requests pass and the next one is throttled.

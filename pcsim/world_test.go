@@ -107,7 +107,7 @@ func TestSeedDeterminesWorld(t *testing.T) {
 func TestWorldSizes(t *testing.T) {
 	for _, n := range []int{1, 10, 40, 401} {
 		t.Run("", func(t *testing.T) {
-			w := buildWorld(3, n, midnight(time.Now()))
+			w := buildWorld(3, n, midnight(time.Now()), 0)
 			domains, kaizala := map[string]bool{}, 0
 			for _, c := range w.customers {
 				domains[c.domain] = true
@@ -146,7 +146,7 @@ func TestWorldSizes(t *testing.T) {
 // exactly one holder without a usage location (the "cannot be moved" case).
 func TestKaizalaHoldersUsageLocations(t *testing.T) {
 	today := midnight(time.Now())
-	w := buildWorld(7, 200, today)
+	w := buildWorld(7, 200, today, 0)
 	var clean, withOne int
 	for _, c := range w.customers {
 		for _, s := range c.subs {

@@ -18,8 +18,9 @@ var kaizalaBands = [][2]int{{-5, -1}, {0, 7}, {8, 30}, {31, 90}, {91, 400}}
 
 // generator builds a world from one RNG; every draw happens in a fixed order so a seed fixes the world.
 type generator struct {
-	r     *rand.Rand
-	today time.Time
+	r            *rand.Rand
+	today        time.Time
+	kaizalaSeats int // when > 0, every Kaizala Pro subscription has this many seats, all assigned
 }
 
 // seeded pairs a subscription with how many of its seats are assigned to users.
@@ -39,8 +40,8 @@ var (
 	planBusinessPremium = mustPlan("cbdc14ab-d96c-4c30-b9f4-6ada7cdc1d46")
 )
 
-func buildWorld(seed int64, n int, today time.Time) *world {
-	g := &generator{r: rand.New(rand.NewPCG(uint64(seed), uint64(seed)^worldSalt)), today: today}
+func buildWorld(seed int64, n int, today time.Time, kaizalaSeats int) *world {
+	g := &generator{r: rand.New(rand.NewPCG(uint64(seed), uint64(seed)^worldSalt)), today: today, kaizalaSeats: kaizalaSeats}
 	names, domains := g.companies(n)
 	kaizalaEnd := g.kaizalaEnds(n)
 	odd := g.r.Perm(n) // the first two get a "disabled" subscription, the third a suspended one
@@ -67,7 +68,11 @@ func (g *generator) subscriptions(c *customer, kaizala bool, kaizalaEnd int, dis
 	add := func(s *subscription, assigned int) { seats = append(seats, seeded{s, assigned}) }
 	if kaizala {
 		q := 3 + g.r.IntN(58)
-		add(g.subscription(c, planKaizala, q, kaizalaEnd, false, "annual", "active", legacy), g.share(q, 60, 100))
+		assigned := g.share(q, 60, 100)
+		if g.kaizalaSeats > 0 { // drawn above all the same, so the rest of the world does not change
+			q, assigned = g.kaizalaSeats, g.kaizalaSeats
+		}
+		add(g.subscription(c, planKaizala, q, kaizalaEnd, false, "annual", "active", legacy), assigned)
 		if g.r.IntN(4) == 0 { // already holds a replacement plan with free seats
 			q := 10 + g.r.IntN(31)
 			add(g.subscription(c, planO365E1, q, 30+g.r.IntN(300), true, "monthly", "active", legacy), q-5-g.r.IntN(6))
