@@ -30,6 +30,7 @@ func commands() []command {
 	return []command{
 		{"scan", "list expiring Kaizala Pro subscriptions across all customers", runScan},
 		{"pcsim", "run the offline Partner Center sandbox", runPCSim},
+		{"audit", "export or verify the audit history", runAudit},
 		{"help", "show this help", nil},
 	}
 }

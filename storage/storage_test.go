@@ -1,0 +1,201 @@
+package storage
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// clock is a test Now that moves one second per call, so every stored time
+// differs and orders are deterministic.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func newClock() *clock { return &clock{t: time.Date(2025, 3, 14, 9, 0, 0, 0, time.UTC)} }
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(time.Second)
+	return c.t
+}
+
+// openTest opens a new database in a temp dir; it is closed when the test ends.
+func openTest(t *testing.T, opts Options) (*DB, string) {
+	t.Helper()
+	if opts.Now == nil {
+		opts.Now = newClock().Now
+	}
+	path := filepath.Join(t.TempDir(), "kaizalabot.db")
+	db, err := Open(context.Background(), path, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db, path
+}
+
+// rawDB opens the file as any other program would, without this package.
+func rawDB(t *testing.T, path string) *sql.DB {
+	t.Helper()
+	raw, err := sql.Open("sqlite3", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { raw.Close() })
+	return raw
+}
+
+func exec(t *testing.T, db *sql.DB, query string, args ...any) {
+	t.Helper()
+	if _, err := db.Exec(query, args...); err != nil {
+		t.Fatalf("%s: %v", query, err)
+	}
+}
+
+func TestOpenAppliesEachSchemaMigrationOnce(t *testing.T) {
+	ctx := context.Background()
+	db, path := openTest(t, Options{})
+	all, err := schemaMigrations()
+	if err != nil || len(all) == 0 {
+		t.Fatalf("embedded migrations: %v, %v", all, err)
+	}
+	var applied string
+	if err := db.sql.QueryRow(`SELECT applied_at FROM schema_migrations WHERE version = 1`).Scan(&applied); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+
+	again, err := Open(ctx, path, Options{})
+	if err != nil {
+		t.Fatalf("reopening: %v", err)
+	}
+	defer again.Close()
+	var n int
+	var appliedAgain string
+	if err := again.sql.QueryRow(`SELECT count(*), min(applied_at) FROM schema_migrations`).Scan(&n, &appliedAgain); err != nil {
+		t.Fatal(err)
+	}
+	if n != len(all) || appliedAgain != applied {
+		t.Errorf("after reopening: %d migrations applied first at %s, want %d applied once at %s", n, appliedAgain, len(all), applied)
+	}
+	if v, err := again.VerifyAudit(ctx); err != nil || !v.OK || v.Rows != 0 || v.Head != genesisHash {
+		t.Errorf("a new history: %+v, %v; want OK with 0 rows and the genesis head", v, err)
+	}
+}
+
+func TestOpenSetsThePragmas(t *testing.T) {
+	db, _ := openTest(t, Options{})
+	for pragma, want := range map[string]string{
+		"journal_mode": "wal",
+		"foreign_keys": "1",
+		"synchronous":  "2", // FULL
+		"busy_timeout": "5000",
+	} {
+		var got string
+		if err := db.sql.QueryRow("PRAGMA " + pragma).Scan(&got); err != nil {
+			t.Fatal(err)
+		}
+		if got != want {
+			t.Errorf("PRAGMA %s = %s, want %s", pragma, got, want)
+		}
+	}
+}
+
+func TestOpenAPathThatLooksLikeAURI(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "odd?name#with%25.db")
+	db, err := Open(context.Background(), path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	if _, err := os.Stat(path); err != nil {
+		t.Errorf("the database is not at the path given: %v", err)
+	}
+}
+
+func TestOpenRefusesANewerSchema(t *testing.T) {
+	ctx := context.Background()
+	db, path := openTest(t, Options{})
+	db.Close()
+	exec(t, rawDB(t, path), `INSERT INTO schema_migrations (version, name, applied_at) VALUES (99, 'future', '')`)
+	for name, open := range map[string]func(context.Context, string, Options) (*DB, error){"Open": Open, "OpenReadOnly": OpenReadOnly} {
+		if db, err := open(ctx, path, Options{}); err == nil || !strings.Contains(err.Error(), "version 99, newer than this kaizalabot") {
+			t.Errorf("%s: %v, want an error about the newer schema", name, err)
+			if db != nil {
+				db.Close()
+			}
+		}
+	}
+}
+
+func TestOpenReadOnly(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+
+	missing := filepath.Join(dir, "missing.db")
+	if _, err := OpenReadOnly(ctx, missing, Options{}); !errors.Is(err, fs.ErrNotExist) || !strings.Contains(err.Error(), missing) {
+		t.Errorf("missing file: %v, want fs.ErrNotExist naming the path", err)
+	}
+	if _, err := os.Stat(missing); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("OpenReadOnly created %s", missing)
+	}
+
+	other := filepath.Join(dir, "other.db")
+	exec(t, rawDB(t, other), `CREATE TABLE t (x)`)
+	if _, err := OpenReadOnly(ctx, other, Options{}); err == nil || !strings.Contains(err.Error(), "not a kaizalabot database") {
+		t.Errorf("another program's database: %v", err)
+	}
+
+	unmigrated := filepath.Join(dir, "unmigrated.db")
+	exec(t, rawDB(t, unmigrated), `CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT, applied_at TEXT)`)
+	if _, err := OpenReadOnly(ctx, unmigrated, Options{}); err == nil || !strings.Contains(err.Error(), "schema is version 0") {
+		t.Errorf("an unmigrated database: %v", err)
+	}
+
+	db, path := openTest(t, Options{})
+	if err := db.AppendAudit(ctx, auditEntry("scan.finished")); err != nil {
+		t.Fatal(err)
+	}
+	ro, err := OpenReadOnly(ctx, path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ro.Close()
+	if v, err := ro.VerifyAudit(ctx); err != nil || !v.OK || v.Rows != 1 {
+		t.Errorf("verifying read-only: %+v, %v", v, err)
+	}
+	if err := ro.AppendAudit(ctx, auditEntry("scan.finished")); err == nil {
+		t.Error("a read-only database accepted a write")
+	}
+}
+
+func TestANewDatabaseIsReadableByItsOwnerOnly(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "k.db")
+	db, err := Open(context.Background(), path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.SetSetting(context.Background(), "pc.refresh_token", "x"); err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for _, p := range []string{path, path + "-wal"} {
+		st, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if mode := st.Mode().Perm(); mode&0o077 != 0 {
+			t.Errorf("%s has mode %v; others must not read it", filepath.Base(p), mode)
+		}
+	}
+}
