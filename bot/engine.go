@@ -159,12 +159,9 @@ func (e *Engine) Plan(ctx context.Context, req PlanRequest) (*Migration, string,
 // Approve records actor's approval of the migration's current plan and
 // starts the migration once enough approvers agree.
 func (e *Engine) Approve(ctx context.Context, id string, actor Actor) (ApproveResult, string, error) {
-	m, err := e.Store.GetMigration(ctx, id)
-	if errors.Is(err, ErrNotFound) {
-		return ApproveResult{}, unknownMigration(id), nil
-	}
-	if err != nil {
-		return ApproveResult{}, "", err
+	m, refusal, err := e.find(ctx, id)
+	if m == nil {
+		return ApproveResult{}, refusal, err
 	}
 	res := ApproveResult{Migration: m, Required: e.Policy.required()}
 	switch m.State {
@@ -233,12 +230,9 @@ func (e *Engine) approvals(ctx context.Context, m *Migration) (int, error) {
 // Reject stops a migration that has not started. Approvers may reject; the
 // requester may withdraw their own request.
 func (e *Engine) Reject(ctx context.Context, id string, actor Actor, reason string) (*Migration, string, error) {
-	m, err := e.Store.GetMigration(ctx, id)
-	if errors.Is(err, ErrNotFound) {
-		return nil, unknownMigration(id), nil
-	}
-	if err != nil {
-		return nil, "", err
+	m, refusal, err := e.find(ctx, id)
+	if m == nil {
+		return nil, refusal, err
 	}
 	if refusal, err := e.mayDecide(ctx, actor, m, true); refusal != "" || err != nil {
 		return m, refusal, err
@@ -278,12 +272,9 @@ func (e *Engine) Reject(ctx context.Context, id string, actor Actor, reason stri
 // Retry resumes a failed migration at the step that failed, or makes a new
 // plan (to approve again) for one that stopped because the world changed.
 func (e *Engine) Retry(ctx context.Context, id string, actor Actor) (*Migration, string, error) {
-	m, err := e.Store.GetMigration(ctx, id)
-	if errors.Is(err, ErrNotFound) {
-		return nil, unknownMigration(id), nil
-	}
-	if err != nil {
-		return nil, "", err
+	m, refusal, err := e.find(ctx, id)
+	if m == nil {
+		return nil, refusal, err
 	}
 	if refusal, err := e.mayDecide(ctx, actor, m, true); refusal != "" || err != nil {
 		return m, refusal, err
@@ -309,12 +300,9 @@ func (e *Engine) Retry(ctx context.Context, id string, actor Actor) (*Migration,
 // Override lets the old subscription be suspended although some users still
 // hold the retired licence. Only an approver other than the requester may.
 func (e *Engine) Override(ctx context.Context, id string, actor Actor) (*Migration, string, error) {
-	m, err := e.Store.GetMigration(ctx, id)
-	if errors.Is(err, ErrNotFound) {
-		return nil, unknownMigration(id), nil
-	}
-	if err != nil {
-		return nil, "", err
+	m, refusal, err := e.find(ctx, id)
+	if m == nil {
+		return nil, refusal, err
 	}
 	if refusal, err := e.Policy.MayApprove(ctx, actor, m); refusal != "" || err != nil {
 		return m, refusal, err
@@ -637,8 +625,13 @@ func (e *Engine) newID(ctx context.Context) (string, error) {
 	return "", errors.New("could not find a free migration id")
 }
 
-func unknownMigration(id string) string {
-	return fmt.Sprintf("There is no migration %q. Migration ids look like M7K2QX; see /kaizala history.", id)
+// find loads a migration by id; an unknown id is a refusal, not an error.
+func (e *Engine) find(ctx context.Context, id string) (*Migration, string, error) {
+	m, err := e.Store.GetMigration(ctx, id)
+	if errors.Is(err, ErrNotFound) {
+		return nil, fmt.Sprintf("There is no migration %q. Migration ids look like M7K2QX; see /kaizala history.", id), nil
+	}
+	return m, "", err
 }
 
 // humanState says a state in words.
