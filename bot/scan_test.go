@@ -179,3 +179,26 @@ func TestScanStopsWhenTheContextEnds(t *testing.T) {
 		t.Errorf("%d customers were started after cancellation; the feeder must stop", n)
 	}
 }
+
+func TestAlertThreshold(t *testing.T) {
+	days, err := ParseAlertDays(" 90,60, 30,14,7,3,1,30")
+	if err != nil || len(days) != 7 || days[0] != 90 || days[6] != 1 {
+		t.Fatalf("ParseAlertDays = %v, %v", days, err)
+	}
+	for _, tc := range []struct {
+		left, want int
+		ok         bool
+	}{
+		{120, 0, false}, {90, 90, true}, {61, 90, true}, {60, 60, true}, {25, 30, true},
+		{7, 7, true}, {2, 3, true}, {1, 1, true}, {0, 1, true}, {-4, 0, true},
+	} {
+		if got, ok := AlertThreshold(tc.left, days); got != tc.want || ok != tc.ok {
+			t.Errorf("AlertThreshold(%d) = %d %v, want %d %v", tc.left, got, ok, tc.want, tc.ok)
+		}
+	}
+	for _, bad := range []string{"", "x", "-1", "90,abc", "9999"} {
+		if _, err := ParseAlertDays(bad); err == nil {
+			t.Errorf("ParseAlertDays(%q) should fail", bad)
+		}
+	}
+}

@@ -1,0 +1,104 @@
+package bot
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Digest is the daily summary.
+type Digest struct {
+	At    time.Time
+	Since time.Time // the previous digest, or a day before At
+	// Expiring counts active, non-renewing retired-SKU subscriptions by days
+	// left: within 7, within 30 and within 90 days (each count includes the
+	// nearer ones), and those already past their end.
+	Within7, Within30, Within90, Ended int
+	// MostUrgent are the nearest subscriptions without a finished migration.
+	MostUrgent []TrackedSubscription
+	// MostUrgentMore is how many more there are.
+	MostUrgentMore int
+	Waiting        []*Migration // pending approval or needing a new one, oldest first
+	Running        []*Migration
+	Completed      []*Migration // done since Since
+	Failed         []*Migration // failed and not retried
+	Rejected       []*Migration // rejected since Since
+	Scan           *ScanSummary // the last scan, nil if none yet
+	// Throttled is how often Partner Center answered 429 since Since.
+	Throttled int
+}
+
+// digestUrgent is how many subscriptions the digest lists by name.
+const digestUrgent = 5
+
+// BuildDigest summarises the store's state at now, reporting what finished
+// since since.
+func BuildDigest(ctx context.Context, store Store, now, since time.Time) (*Digest, error) {
+	d := &Digest{At: now, Since: since}
+	tracked, err := store.TrackedSubscriptions(ctx)
+	if err != nil {
+		return nil, err
+	}
+	migrations, err := store.ListMigrations(ctx, MigrationFilter{})
+	if err != nil {
+		return nil, err
+	}
+	migrated := map[string]bool{}
+	for _, m := range migrations {
+		switch {
+		case m.State == StateDone:
+			migrated[strings.ToLower(m.SubscriptionID)] = true
+			if !m.UpdatedAt.Before(since) {
+				d.Completed = append(d.Completed, m)
+			}
+		case m.State == StatePendingApproval || m.State == StateNeedsApproval:
+			d.Waiting = append(d.Waiting, m)
+		case m.State.Running():
+			d.Running = append(d.Running, m)
+		case m.State == StateFailed:
+			d.Failed = append(d.Failed, m)
+		case m.State == StateRejected && !m.UpdatedAt.Before(since):
+			d.Rejected = append(d.Rejected, m)
+		}
+	}
+	var urgent []TrackedSubscription
+	for _, t := range tracked {
+		if migrated[strings.ToLower(t.Subscription.ID)] {
+			continue
+		}
+		t.DaysLeft = DaysLeft(t.Subscription.EndDate, now, time.UTC)
+		if !t.Expiring(90) {
+			continue
+		}
+		switch {
+		case t.DaysLeft < 0:
+			d.Ended++
+		case t.DaysLeft <= 7:
+			d.Within7++
+		}
+		if t.DaysLeft <= 30 {
+			d.Within30++
+		}
+		d.Within90++
+		urgent = append(urgent, t)
+	}
+	d.Within7 += d.Ended // already ended is at least as urgent as a week left
+	slices.SortStableFunc(urgent, func(a, b TrackedSubscription) int { return cmp.Compare(a.DaysLeft, b.DaysLeft) })
+	if len(urgent) > digestUrgent {
+		d.MostUrgentMore = len(urgent) - digestUrgent
+		urgent = urgent[:digestUrgent]
+	}
+	d.MostUrgent = urgent
+	scan, err := store.LastScan(ctx)
+	switch {
+	case errors.Is(err, ErrNotFound):
+	case err != nil:
+		return nil, err
+	default:
+		d.Scan = scan
+	}
+	return d, nil
+}
