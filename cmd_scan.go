@@ -75,7 +75,7 @@ func runScan(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 
 	log := newLogger(stderr, *verbose)
-	client, err := newPartnerCenterClient(pc, log)
+	client, err := newPartnerCenterClient(pc, log, nil, nil)
 	if err != nil {
 		fmt.Fprintf(stderr, "kaizalabot scan: %v\n", err)
 		return exitConfig
@@ -185,19 +185,26 @@ func oneLine(s string) string {
 	}, s)
 }
 
-// newPartnerCenterClient wires the client from the PC_* settings.
-func newPartnerCenterClient(pc config.PartnerCenter, log *logrus.Logger) (*pcclient.Client, error) {
+// newPartnerCenterClient wires the client from the PC_* settings. onCall
+// and onRotate may be nil.
+func newPartnerCenterClient(pc config.PartnerCenter, log *logrus.Logger, onCall func(pcclient.CallInfo), onRotate func(string)) (*pcclient.Client, error) {
+	if onRotate == nil {
+		onRotate = func(string) {
+			log.Debug("Partner Center rotated the refresh token; scan does not store it (the old one stays valid)")
+		}
+	}
 	tokens := pcclient.TokenConfig{
 		TokenURL: pc.TokenURL, ClientID: pc.ClientID, ClientSecret: pc.ClientSecret, RefreshToken: pc.RefreshToken,
-		OnRefreshTokenRotated: func(string) {
-			log.Debug("Partner Center rotated the refresh token; scan does not store it (the old one stays valid)")
-		},
+		OnRefreshTokenRotated: onRotate,
 	}
 	return pcclient.New(pcclient.Config{
 		BaseURL:           pc.APIURL,
 		TokenSource:       tokens.TokenSource(),
 		RequestsPerMinute: pc.RateLimit,
 		OnCall: func(c pcclient.CallInfo) {
+			if onCall != nil {
+				onCall(c)
+			}
 			entry := log.WithFields(logrus.Fields{
 				"method": c.Method, "path": c.Path, "status": c.Status, "attempt": c.Attempt,
 				"ms_request_id": c.RequestID, "ms_correlation_id": c.CorrelationID, "ms": c.Duration.Milliseconds(),

@@ -29,6 +29,7 @@ type command struct {
 func commands() []command {
 	return []command{
 		{"scan", "list expiring Kaizala Pro subscriptions across all customers", runScan},
+		{"serve", "run the Slack bot", runServe},
 		{"pcsim", "run the offline Partner Center sandbox", runPCSim},
 		{"audit", "export or verify the audit history", runAudit},
 		{"help", "show this help", nil},

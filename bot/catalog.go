@@ -149,7 +149,7 @@ func (c *Catalog) FindTarget(r RetiredSKU, typed string) (t Target, refusal stri
 	for _, t := range targets {
 		names = append(names, t.SkuPartNumber, t.Name)
 	}
-	suggestions := closest(typed, names, 3)
+	suggestions := Closest(typed, names, 3)
 	msg := fmt.Sprintf("%q is not a target for %s.", typed, r.Name)
 	if len(suggestions) > 0 {
 		msg += " Did you mean " + orList(suggestions) + "?"
@@ -161,9 +161,10 @@ func normalizeName(s string) string {
 	return strings.Join(strings.Fields(strings.ToUpper(strings.ReplaceAll(s, "_", " "))), " ")
 }
 
-// closest returns up to n candidates nearest to s by edit distance, nearest
-// first, leaving out those so far away that suggesting them would confuse.
-func closest(s string, candidates []string, n int) []string {
+// Closest returns up to n candidates nearest to s by edit distance, nearest
+// first, leaving out those so far away that suggesting them would confuse:
+// the "did you mean" of commands and targets.
+func Closest(s string, candidates []string, n int) []string {
 	type scored struct {
 		name string
 		d    int

@@ -1,0 +1,202 @@
+// Package handlers turns Slack's HTTP requests (and Socket Mode envelopes)
+// into calls on the bot, after checking that they really come from Slack.
+// It stays thin: verify, limit, parse, dispatch, acknowledge.
+package handlers
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"runtime/debug"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/sirupsen/logrus"
+	"github.com/slack-go/slack"
+
+	"github.com/kaizalabot/kaizalabot/metrics"
+)
+
+// MaxBody is the largest request body accepted from Slack.
+const MaxBody = 1 << 20
+
+// Bot answers what Slack sends. Both methods must return well within
+// Slack's 3-second acknowledgement budget and leave slow work running in
+// the background.
+type Bot interface {
+	// Command answers a slash command; the result (a *slack.Msg, usually
+	// ephemeral) becomes the HTTP reply body, nil an empty 200.
+	Command(ctx context.Context, cmd slack.SlashCommand) *slack.Msg
+	// Interaction handles a click in a message.
+	Interaction(ctx context.Context, ic slack.InteractionCallback)
+}
+
+// Handler serves /slack/commands, /slack/interactions, /slack/events,
+// /healthz and /metrics.
+type Handler struct {
+	Bot           Bot
+	SigningSecret string
+	Health        func(ctx context.Context) error
+	Metrics       *metrics.Metrics   // optional
+	Log           logrus.FieldLogger // optional
+	Now           func() time.Time   // optional, for tests
+}
+
+// Routes returns the HTTP routes.
+func (h *Handler) Routes() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /slack/commands", h.commands)
+	mux.HandleFunc("POST /slack/interactions", h.interactions)
+	mux.HandleFunc("POST /slack/events", h.events)
+	mux.HandleFunc("GET /healthz", h.healthz)
+	if h.Metrics != nil {
+		mux.Handle("GET /metrics", promhttp.HandlerFor(h.Metrics.Registry, promhttp.HandlerOpts{}))
+	}
+	return mux
+}
+
+func (h *Handler) now() time.Time {
+	if h.Now != nil {
+		return h.Now()
+	}
+	return time.Now()
+}
+
+func (h *Handler) log() logrus.FieldLogger {
+	if h.Log != nil {
+		return h.Log
+	}
+	return logrus.StandardLogger()
+}
+
+// verified reads the body (at most MaxBody) and checks Slack's signature
+// before anything is parsed. It answers 413 or 401 itself and reports false.
+func (h *Handler) verified(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBody))
+	var tooBig *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooBig):
+		http.Error(w, "request body too large", http.StatusRequestEntityTooLarge)
+		return nil, false
+	case err != nil:
+		http.Error(w, "cannot read the request body", http.StatusBadRequest)
+		return nil, false
+	}
+	if err := Verify(r.Header, body, h.SigningSecret, h.now()); err != nil {
+		h.log().WithError(err).WithField("path", r.URL.Path).Warn("refused a request not signed by Slack")
+		http.Error(w, "invalid Slack signature", http.StatusUnauthorized)
+		return nil, false
+	}
+	return body, true
+}
+
+// withBody gives r a fresh copy of body, for slack-go's form parsers.
+func withBody(r *http.Request, body []byte) *http.Request {
+	r2 := r.Clone(r.Context())
+	r2.Body = io.NopCloser(bytes.NewReader(body))
+	r2.ContentLength = int64(len(body))
+	r2.Form, r2.PostForm = nil, nil
+	return r2
+}
+
+func (h *Handler) commands(w http.ResponseWriter, r *http.Request) {
+	start := h.now()
+	body, ok := h.verified(w, r)
+	if !ok {
+		return
+	}
+	cmd, err := slack.SlashCommandParse(withBody(r, body))
+	if err != nil || cmd.UserID == "" || cmd.Command == "" {
+		http.Error(w, "malformed slash command", http.StatusBadRequest)
+		return
+	}
+	msg := h.safely(r.Context(), "command", func(ctx context.Context) *slack.Msg { return h.Bot.Command(ctx, cmd) })
+	h.reply(w, msg)
+	h.observe("command", start)
+}
+
+func (h *Handler) interactions(w http.ResponseWriter, r *http.Request) {
+	start := h.now()
+	body, ok := h.verified(w, r)
+	if !ok {
+		return
+	}
+	ic, err := slack.InteractionCallbackParse(withBody(r, body))
+	if err != nil || ic.User.ID == "" {
+		http.Error(w, "malformed interaction payload", http.StatusBadRequest)
+		return
+	}
+	h.safely(r.Context(), "interaction", func(ctx context.Context) *slack.Msg { h.Bot.Interaction(ctx, ic); return nil })
+	w.WriteHeader(http.StatusOK)
+	h.observe("interaction", start)
+}
+
+func (h *Handler) events(w http.ResponseWriter, r *http.Request) {
+	start := h.now()
+	body, ok := h.verified(w, r)
+	if !ok {
+		return
+	}
+	var ev struct {
+		Type      string `json:"type"`
+		Challenge string `json:"challenge"`
+	}
+	if err := json.Unmarshal(body, &ev); err != nil || ev.Type == "" {
+		http.Error(w, "malformed event", http.StatusBadRequest)
+		return
+	}
+	if ev.Type == "url_verification" {
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(map[string]string{"challenge": ev.Challenge})
+		h.observe("event", start)
+		return
+	}
+	// The bot subscribes to no events; anything else is acknowledged so
+	// Slack does not retry it.
+	w.WriteHeader(http.StatusOK)
+	h.observe("event", start)
+}
+
+func (h *Handler) healthz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if h.Health != nil {
+		if err := h.Health(ctx); err != nil {
+			http.Error(w, "unhealthy: "+err.Error(), http.StatusServiceUnavailable)
+			return
+		}
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	fmt.Fprintln(w, "ok")
+}
+
+// safely runs fn, turning a panic into a logged error and an apology: a
+// person in Slack sees what to do, never a stack or a 500.
+func (h *Handler) safely(ctx context.Context, kind string, fn func(context.Context) *slack.Msg) (msg *slack.Msg) {
+	defer func() {
+		if p := recover(); p != nil {
+			h.log().WithField("panic", p).WithField("stack", string(debug.Stack())).Errorf("%s handler panicked", kind)
+			msg = &slack.Msg{ResponseType: slack.ResponseTypeEphemeral, Text: "Something went wrong on our side and it was logged. Please try again in a minute."}
+		}
+	}()
+	return fn(ctx)
+}
+
+func (h *Handler) reply(w http.ResponseWriter, msg *slack.Msg) {
+	if msg == nil {
+		w.WriteHeader(http.StatusOK)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(msg)
+}
+
+func (h *Handler) observe(kind string, start time.Time) {
+	if h.Metrics != nil {
+		h.Metrics.Ack.WithLabelValues(kind).Observe(h.now().Sub(start).Seconds())
+	}
+}

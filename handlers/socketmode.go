@@ -1,0 +1,56 @@
+package handlers
+
+import (
+	"context"
+
+	"github.com/sirupsen/logrus"
+	"github.com/slack-go/slack"
+	"github.com/slack-go/slack/socketmode"
+)
+
+// SocketMode serves the same bot over Socket Mode, for teams without a
+// public URL: Slack's envelopes come over a WebSocket the client opens, so
+// no signature check is needed ("pre-authenticated"). It returns when ctx
+// ends.
+func SocketMode(ctx context.Context, client *socketmode.Client, bot Bot, log logrus.FieldLogger) error {
+	errc := make(chan error, 1)
+	go func() { errc <- client.RunContext(ctx) }()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case err := <-errc:
+			return err
+		case evt := <-client.Events:
+			dispatchSocketEvent(ctx, client, bot, log, evt)
+		}
+	}
+}
+
+func dispatchSocketEvent(ctx context.Context, client *socketmode.Client, bot Bot, log logrus.FieldLogger, evt socketmode.Event) {
+	if evt.Request == nil {
+		return // connection lifecycle events carry nothing to acknowledge
+	}
+	switch evt.Type {
+	case socketmode.EventTypeSlashCommand:
+		cmd, ok := evt.Data.(slack.SlashCommand)
+		if !ok {
+			_ = client.Ack(*evt.Request)
+			return
+		}
+		if msg := bot.Command(ctx, cmd); msg != nil {
+			_ = client.Ack(*evt.Request, msg)
+		} else {
+			_ = client.Ack(*evt.Request)
+		}
+	case socketmode.EventTypeInteractive:
+		_ = client.Ack(*evt.Request)
+		if ic, ok := evt.Data.(slack.InteractionCallback); ok {
+			bot.Interaction(ctx, ic)
+		}
+	default:
+		if err := client.Ack(*evt.Request); err != nil {
+			log.WithError(err).Warn("socket mode: acknowledging an envelope failed")
+		}
+	}
+}

@@ -1,0 +1,302 @@
+// Package slackbot is the bot's Slack side: it turns /kaizala commands and
+// button clicks into calls on the engine, and the engine's events, scans and
+// digests into Slack messages (posted, updated in place, threaded), within
+// Slack's limits and manners.
+package slackbot
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/robfig/cron/v3"
+	"github.com/sirupsen/logrus"
+	"github.com/slack-go/slack"
+
+	"github.com/kaizalabot/kaizalabot/bot"
+	"github.com/kaizalabot/kaizalabot/metrics"
+	"github.com/kaizalabot/kaizalabot/slackview"
+	"github.com/kaizalabot/kaizalabot/storage"
+)
+
+// Store is what the Slack side keeps: the domain's store plus where alerts,
+// plans and digests were posted.
+type Store interface {
+	bot.Store
+	ClaimAlert(ctx context.Context, subscriptionID, customerID string, threshold int) (bool, error)
+	SetAlertMessage(ctx context.Context, subscriptionID string, threshold int, channel, ts string) error
+	SetAlertState(ctx context.Context, subscriptionID, state string) error
+	Alerts(ctx context.Context, subscriptionID string) ([]storage.Alert, error)
+	SetMigrationMessage(ctx context.Context, migrationID, channel, ts string) error
+	MigrationMessage(ctx context.Context, migrationID string) (channel, ts string, ok bool, err error)
+	RecordDigest(ctx context.Context, channel, ts string, at time.Time) error
+	LastDigest(ctx context.Context) (time.Time, bool, error)
+}
+
+// Config is how the bot behaves in Slack.
+type Config struct {
+	AlertChannel   string
+	DigestChannel  string // default AlertChannel
+	AlertDays      []int  // default bot.DefaultAlertDays
+	DigestSchedule string // cron, default "0 9 * * 1-5"
+	ScanInterval   time.Duration
+	Location       *time.Location
+}
+
+// App is the bot in Slack.
+type App struct {
+	Engine  *bot.Engine
+	Scanner *bot.Scanner
+	Store   Store
+	PC      bot.PartnerCenter
+	Catalog *bot.Catalog
+	Slack   SlackAPI
+	Metrics *metrics.Metrics // optional
+	Log     logrus.FieldLogger
+	Now     func() time.Time
+	Config
+
+	notifier    *notifier
+	pace        pacer
+	work        sync.WaitGroup
+	scanning    sync.Mutex // held while a scan runs; guards lastScan
+	lastScan    ScanResult
+	lastScanErr error
+	base        context.Context
+	// throttled counts Partner Center 429s; digests report the difference.
+	throttled         atomic.Int64
+	throttledAtDigest atomic.Int64
+}
+
+// New wires an App and makes the engine report to it.
+func New(a *App) *App {
+	if a.Now == nil {
+		a.Now = time.Now
+	}
+	if a.Location == nil {
+		a.Location = time.UTC
+	}
+	if a.DigestChannel == "" {
+		a.DigestChannel = a.AlertChannel
+	}
+	if len(a.AlertDays) == 0 {
+		a.AlertDays = bot.DefaultAlertDays
+	}
+	if a.Log == nil {
+		a.Log = logrus.StandardLogger()
+	}
+	a.base = context.Background()
+	a.notifier = &notifier{app: a, wake: make(chan struct{}, 1)}
+	a.Engine.Events = a.notifier
+	return a
+}
+
+// GroupMembers returns a cached reader of Slack user groups, for the
+// approval policy.
+func GroupMembers(api SlackAPI) bot.GroupMembers {
+	return &groupCache{api: api, ttl: 5 * time.Minute, now: time.Now}
+}
+
+// ThrottledByPartnerCenter counts a 429 from Partner Center, for the digest.
+func (a *App) ThrottledByPartnerCenter() { a.throttled.Add(1) }
+
+// Start runs the notifier, the scans (one now, then every ScanInterval) and
+// the digest schedule until ctx ends; Wait waits for them.
+func (a *App) Start(ctx context.Context) error {
+	a.base = ctx
+	a.goBackground(func() { a.notifier.run(ctx) })
+	if a.ScanInterval > 0 {
+		a.goBackground(func() { a.scanLoop(ctx) })
+	}
+	schedule := cmp.Or(a.DigestSchedule, "0 9 * * 1-5")
+	c := cron.New(cron.WithLocation(a.Location))
+	if _, err := c.AddFunc(schedule, func() {
+		if _, err := a.PostDigest(ctx); err != nil {
+			a.Log.WithError(err).Error("the scheduled digest failed")
+		}
+	}); err != nil {
+		return fmt.Errorf("digest schedule %q: %w", schedule, err)
+	}
+	c.Start()
+	a.goBackground(func() { <-ctx.Done(); <-c.Stop().Done() })
+	return nil
+}
+
+// Wait blocks until the background work has stopped.
+func (a *App) Wait() { a.work.Wait() }
+
+func (a *App) goBackground(fn func()) {
+	a.work.Add(1)
+	go func() { defer a.work.Done(); fn() }()
+}
+
+func (a *App) scanLoop(ctx context.Context) {
+	t := time.NewTicker(a.ScanInterval)
+	defer t.Stop()
+	for {
+		if _, err := a.Scan(ctx); err != nil && ctx.Err() == nil {
+			a.Log.WithError(err).Error("scan failed")
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// ScanResult says what a scan found and alerted.
+type ScanResult struct {
+	Report *bot.ScanReport
+	Alerts int
+	// Joined: a scan was already running; this is its result (scanning
+	// twice at once would only spend Partner Center's rate limit).
+	Joined bool
+}
+
+// Scan reads every customer, records what it found, and alerts.
+func (a *App) Scan(ctx context.Context) (ScanResult, error) {
+	if !a.scanning.TryLock() {
+		a.scanning.Lock()
+		res, err := a.lastScan, a.lastScanErr
+		a.scanning.Unlock()
+		res.Joined = true
+		return res, err
+	}
+	defer a.scanning.Unlock()
+	res, err := a.scan(ctx)
+	a.lastScan, a.lastScanErr = res, err
+	return res, err
+}
+
+func (a *App) scan(ctx context.Context) (ScanResult, error) {
+	report, err := a.Scanner.Scan(ctx)
+	if err != nil {
+		a.countScan("failed")
+		return ScanResult{}, err
+	}
+	if len(report.Failures) > 0 {
+		a.countScan("partial")
+	} else {
+		a.countScan("ok")
+	}
+	if err := a.Engine.RecordScan(ctx, report); err != nil {
+		return ScanResult{Report: report}, fmt.Errorf("recording the scan: %w", err)
+	}
+	posted, err := a.alert(ctx, report)
+	return ScanResult{Report: report, Alerts: posted}, err
+}
+
+func (a *App) countScan(result string) {
+	if a.Metrics != nil {
+		a.Metrics.Scans.WithLabelValues(result).Inc()
+	}
+}
+
+// PostDigest posts the digest to the digest channel now.
+func (a *App) PostDigest(ctx context.Context) (string, error) {
+	now := a.Now()
+	since, ok, err := a.Store.LastDigest(ctx)
+	if err != nil {
+		return "", err
+	}
+	if !ok {
+		since = now.Add(-24 * time.Hour)
+	}
+	d, err := bot.BuildDigest(ctx, a.Store, now, since)
+	if err != nil {
+		return "", err
+	}
+	total := a.throttled.Load()
+	d.Throttled = int(total - a.throttledAtDigest.Load())
+	channel, ts, err := a.post(ctx, a.DigestChannel, slackview.Digest(d, a.Location))
+	if err != nil {
+		return "", err
+	}
+	a.throttledAtDigest.Store(total)
+	return channel, a.Store.RecordDigest(ctx, channel, ts, now)
+}
+
+// Healthy reports whether the database answers.
+func (a *App) Healthy(ctx context.Context) error {
+	if _, err := a.Store.LastScan(ctx); err != nil && !errors.Is(err, bot.ErrNotFound) {
+		return fmt.Errorf("database: %w", err)
+	}
+	return nil
+}
+
+// post posts a message to a channel, paced, and says where it went.
+func (a *App) post(ctx context.Context, channel string, m slackview.Message, opts ...slack.MsgOption) (string, string, error) {
+	if err := a.pace.wait(ctx, channel); err != nil {
+		return "", "", err
+	}
+	ch, ts, err := a.Slack.PostMessageContext(ctx, channel, append(options(m), opts...)...)
+	a.slackFailed("chat.postMessage", err)
+	return ch, ts, err
+}
+
+// update replaces a posted message, paced.
+func (a *App) update(ctx context.Context, channel, ts string, m slackview.Message) error {
+	if err := a.pace.wait(ctx, channel); err != nil {
+		return err
+	}
+	_, _, _, err := a.Slack.UpdateMessageContext(ctx, channel, ts, options(m)...)
+	a.slackFailed("chat.update", err)
+	return err
+}
+
+// respond answers a person privately through a response_url (slash
+// commands and clicks carry one; it works for 30 minutes).
+func (a *App) respond(ctx context.Context, responseURL string, m slackview.Message) {
+	if responseURL == "" {
+		return
+	}
+	_, _, err := a.Slack.PostMessageContext(ctx, "", append(options(m), slack.MsgOptionResponseURL(responseURL, slack.ResponseTypeEphemeral))...)
+	a.slackFailed("response_url", err)
+}
+
+// slackFailed logs and counts a failed Slack call, including Slack's
+// "HTTP 200 with ok:false" answers, which slack-go returns as errors.
+func (a *App) slackFailed(method string, err error) {
+	if err == nil {
+		return
+	}
+	code := slackErrorCode(err)
+	a.Log.WithError(err).WithFields(logrus.Fields{"method": method, "slack_error": code}).Warn("Slack API call failed")
+	if a.Metrics != nil {
+		a.Metrics.SlackErrors.WithLabelValues(method, code).Inc()
+	}
+}
+
+// latestMigration is the newest migration of a subscription, or nil.
+func (a *App) latestMigration(ctx context.Context, subscriptionID string) (*bot.Migration, error) {
+	ms, err := a.Store.ListMigrations(ctx, bot.MigrationFilter{SubscriptionID: subscriptionID})
+	if err != nil || len(ms) == 0 {
+		return nil, err
+	}
+	return ms[len(ms)-1], nil
+}
+
+// trackedNow returns the tracked subscriptions with DaysLeft as of now.
+func (a *App) trackedNow(ctx context.Context) ([]bot.TrackedSubscription, error) {
+	tracked, err := a.Store.TrackedSubscriptions(ctx)
+	if err != nil {
+		return nil, err
+	}
+	now := a.Now()
+	for i := range tracked {
+		if tracked[i].Subscription.HasEnd() {
+			tracked[i].DaysLeft = bot.DaysLeft(tracked[i].Subscription.EndDate, now, a.Location)
+		}
+	}
+	slices.SortStableFunc(tracked, func(x, y bot.TrackedSubscription) int {
+		return cmp.Or(cmp.Compare(x.DaysLeft, y.DaysLeft), strings.Compare(x.Customer.Label(), y.Customer.Label()))
+	})
+	return tracked, nil
+}

@@ -1,0 +1,357 @@
+package slackbot
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/slack-go/slack"
+
+	"github.com/kaizalabot/kaizalabot/bot"
+	"github.com/kaizalabot/kaizalabot/slackview"
+)
+
+// maxCommand is the longest command text worth reading; /kaizala commands
+// are a few words.
+const maxCommand = 500
+
+// verbs are the /kaizala commands, in help order.
+var verbs = []string{"help", "list", "status", "targets", "plan", "approve", "reject", "retry", "history", "digest", "scan"}
+
+// Command answers a /kaizala command. Quick answers come back at once;
+// anything that talks to Partner Center or Slack runs in the background and
+// reports through the command's response_url.
+func (a *App) Command(ctx context.Context, cmd slack.SlashCommand) *slack.Msg {
+	text, problem := cleanCommand(cmd.Text)
+	if problem != "" {
+		return ephemeral(slackview.Refusal(problem))
+	}
+	words := strings.Fields(text)
+	if len(words) == 0 {
+		return ephemeral(slackview.Help("", ""))
+	}
+	actor := bot.Actor{ID: cmd.UserID, Name: cmd.UserName}
+	verb, args := strings.ToLower(words[0]), words[1:]
+	switch verb {
+	case "help":
+		return ephemeral(slackview.Help("", ""))
+	case "list":
+		return a.list(ctx, args)
+	case "status":
+		return a.status(ctx, args)
+	case "targets":
+		return a.targets()
+	case "history":
+		return a.history(ctx, args)
+	case "plan":
+		return a.planCommand(args, actor, cmd.ResponseURL)
+	case "approve", "reject", "retry":
+		return a.decide(verb, args, actor, cmd.ResponseURL)
+	case "digest":
+		a.background(cmd.ResponseURL, func(ctx context.Context) slackview.Message {
+			channel, err := a.PostDigest(ctx)
+			if err != nil {
+				return slackview.Refusal("The digest could not be posted: " + err.Error())
+			}
+			return slackview.Info("The digest is posted in the digest channel (" + channel + ").")
+		})
+		return ephemeral(slackview.Info("Putting the digest together…"))
+	case "scan":
+		a.background(cmd.ResponseURL, func(ctx context.Context) slackview.Message { return a.scanReply(ctx) })
+		return ephemeral(slackview.Info("Scanning every customer's subscriptions; I'll tell you here when it's done."))
+	}
+	return ephemeral(slackview.Help(verb, didYouMean(verb, verbs)))
+}
+
+// cleanCommand removes what has no business in a command (NUL and other
+// control characters, bidirectional overrides that can disguise text) and
+// refuses what is too long to be one.
+func cleanCommand(s string) (string, string) {
+	if !utf8.ValidString(s) {
+		return "", "That command is not valid text. Type /kaizala help to see what I understand."
+	}
+	if n := utf8.RuneCountInString(s); n > maxCommand {
+		return "", fmt.Sprintf("That command is %d characters long; /kaizala commands are a few words. Type /kaizala help to see them.", n)
+	}
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r == '\t' || r == '\n' || r == '\r':
+			return ' '
+		case unicode.IsControl(r), unicode.Is(unicode.Bidi_Control, r), r == '\u200b' || r == '\ufeff':
+			return -1
+		}
+		return r
+	}, s), ""
+}
+
+func (a *App) list(ctx context.Context, args []string) *slack.Msg {
+	days := 90
+	if len(args) > 0 {
+		n, err := strconv.Atoi(args[0])
+		if err != nil || n < 0 || n > 3650 || len(args) > 1 {
+			return ephemeral(slackview.Refusal("Usage: /kaizala list [days], with days a whole number from 0 to 3650, e.g. /kaizala list 30."))
+		}
+		days = n
+	}
+	tracked, err := a.trackedNow(ctx)
+	if err != nil {
+		return a.internal(err)
+	}
+	var expiring []bot.TrackedSubscription
+	for _, t := range tracked {
+		if t.Expiring(days) {
+			expiring = append(expiring, t)
+		}
+	}
+	if len(tracked) == 0 {
+		return ephemeral(slackview.Info("No scan has found anything yet. Run /kaizala scan to read every customer's subscriptions now."))
+	}
+	return ephemeral(slackview.List(expiring, days, a.Now(), a.Location))
+}
+
+func (a *App) status(ctx context.Context, args []string) *slack.Msg {
+	if len(args) != 1 {
+		return ephemeral(slackview.Refusal("Usage: /kaizala status <subscription-id | customer domain>, e.g. /kaizala status contoso.onmicrosoft.com."))
+	}
+	key := args[0]
+	tracked, err := a.trackedNow(ctx)
+	if err != nil {
+		return a.internal(err)
+	}
+	var found []bot.TrackedSubscription
+	for _, t := range tracked {
+		c := t.Customer
+		if bot.SameID(t.Subscription.ID, key) || bot.SameID(c.ID, key) || strings.EqualFold(c.Domain, key) || strings.EqualFold(c.Name, key) {
+			found = append(found, t)
+		}
+	}
+	if m, refusal, _ := a.findMigration(ctx, key); refusal == "" && m != nil {
+		for _, t := range tracked {
+			if bot.SameID(t.Subscription.ID, m.SubscriptionID) && !slices.ContainsFunc(found, func(f bot.TrackedSubscription) bool { return f.Subscription.ID == t.Subscription.ID }) {
+				found = append(found, t)
+			}
+		}
+	}
+	if len(found) == 0 {
+		return ephemeral(slackview.Refusal(fmt.Sprintf("No Kaizala Pro subscription or customer matches “%s”. Check the id or domain with /kaizala list 400.", key)))
+	}
+	var migrations []*bot.Migration
+	for _, t := range found {
+		ms, err := a.Store.ListMigrations(ctx, bot.MigrationFilter{SubscriptionID: t.Subscription.ID})
+		if err != nil {
+			return a.internal(err)
+		}
+		migrations = append(migrations, ms...)
+	}
+	return ephemeral(slackview.Status(found, migrations, a.Now(), a.Location))
+}
+
+func (a *App) findMigration(ctx context.Context, id string) (*bot.Migration, string, error) {
+	m, err := a.Store.GetMigration(ctx, id)
+	if err != nil {
+		return nil, "not a migration", nil
+	}
+	return m, "", nil
+}
+
+func (a *App) targets() *slack.Msg {
+	var out slackview.Message
+	for _, r := range a.Catalog.Retired {
+		m := slackview.Targets(r, a.Catalog.TargetsFor(r))
+		out.Text = strings.TrimSpace(out.Text + "\n" + m.Text)
+		out.Blocks = append(out.Blocks, m.Blocks...)
+	}
+	if len(out.Blocks) > 50 {
+		out.Blocks = out.Blocks[:50]
+	}
+	return ephemeral(out)
+}
+
+func (a *App) history(ctx context.Context, args []string) *slack.Msg {
+	if len(args) > 1 {
+		return ephemeral(slackview.Refusal("Usage: /kaizala history [subscription-id | customer | request-id], e.g. /kaizala history M7K2QX."))
+	}
+	f, title := bot.AuditFilter{}, "Recent history"
+	if len(args) == 1 {
+		key := args[0]
+		switch {
+		case a.isMigration(ctx, key):
+			f.MigrationID, title = key, "History of migration "+strings.ToUpper(key)
+		case a.isSubscription(ctx, key):
+			f.SubscriptionID, title = key, "History of subscription "+key
+		default:
+			f.Customer, title = key, "History of customer "+key
+		}
+	}
+	entries, err := a.Store.Audit(ctx, f)
+	if err != nil {
+		return a.internal(err)
+	}
+	if len(entries) == 0 {
+		return ephemeral(slackview.Info(fmt.Sprintf("%s: nothing recorded yet.", title)))
+	}
+	return ephemeral(slackview.History(title, entries, a.Location))
+}
+
+func (a *App) isMigration(ctx context.Context, id string) bool {
+	_, err := a.Store.GetMigration(ctx, id)
+	return err == nil
+}
+
+func (a *App) isSubscription(ctx context.Context, id string) bool {
+	_, err := a.Store.FindSubscription(ctx, id)
+	return err == nil
+}
+
+func (a *App) planCommand(args []string, actor bot.Actor, responseURL string) *slack.Msg {
+	if len(args) < 2 {
+		return ephemeral(slackview.Refusal("Usage: /kaizala plan <subscription-id> <target> [seats], e.g. /kaizala plan 4A1B2C3D-… STANDARDPACK. See /kaizala targets for the targets."))
+	}
+	sub, rest := args[0], args[1:]
+	seats := 0
+	if n, err := strconv.Atoi(rest[len(rest)-1]); err == nil && len(rest) > 1 {
+		seats, rest = n, rest[:len(rest)-1]
+		if seats <= 0 {
+			return ephemeral(slackview.Refusal(fmt.Sprintf("%d is not a number of seats; give a whole number of at least 1, or leave it out to buy as many as the old subscription has.", n)))
+		}
+	}
+	target := strings.Join(rest, " ")
+	a.startPlan(sub, target, seats, actor, responseURL)
+	return ephemeral(slackview.Info(fmt.Sprintf("Working on a plan to move subscription %s to %s…", sub, target)))
+}
+
+// startPlan works out a plan in the background; the notifier posts it.
+func (a *App) startPlan(sub, target string, seats int, actor bot.Actor, responseURL string) {
+	a.background(responseURL, func(ctx context.Context) slackview.Message {
+		m, refusal, err := a.Engine.Plan(ctx, bot.PlanRequest{SubscriptionID: sub, Target: target, Seats: seats, Requester: actor})
+		switch {
+		case err != nil:
+			return a.failure("working out the plan", err)
+		case refusal != "":
+			return slackview.Refusal(refusal)
+		}
+		return slackview.Info(fmt.Sprintf("Plan %s is posted in %s for approval: buy %d seats of %s and move %d users.",
+			m.ID, channelMention(a.AlertChannel), m.Plan.Seats, m.Plan.Target.Name, len(m.Plan.Move)))
+	})
+}
+
+func (a *App) decide(verb string, args []string, actor bot.Actor, responseURL string) *slack.Msg {
+	if len(args) == 0 || (verb != "reject" && len(args) > 1) {
+		usage := map[string]string{
+			"approve": "Usage: /kaizala approve <request-id>, e.g. /kaizala approve M7K2QX.",
+			"reject":  "Usage: /kaizala reject <request-id> [reason], e.g. /kaizala reject M7K2QX customer wants E3.",
+			"retry":   "Usage: /kaizala retry <request-id>, e.g. /kaizala retry M7K2QX.",
+		}
+		return ephemeral(slackview.Refusal(usage[verb]))
+	}
+	id, reason := strings.ToUpper(args[0]), strings.Join(args[1:], " ")
+	a.background(responseURL, func(ctx context.Context) slackview.Message { return a.runDecision(ctx, verb, id, reason, actor) })
+	return nil
+}
+
+// runDecision approves, rejects, retries or overrides a migration for actor.
+func (a *App) runDecision(ctx context.Context, verb, id, reason string, actor bot.Actor) slackview.Message {
+	switch verb {
+	case "approve":
+		res, refusal, err := a.Engine.Approve(ctx, id, actor)
+		switch {
+		case err != nil:
+			return a.failure("approving", err)
+		case refusal != "":
+			return slackview.Refusal(refusal)
+		case res.Already:
+			return slackview.Info(fmt.Sprintf("Migration %s is already approved (%s); nothing changed.", res.Migration.ID, strings.ReplaceAll(string(res.Migration.State), "_", " ")))
+		case res.Started:
+			return slackview.Info(fmt.Sprintf("You approved migration %s; it is running now. Progress goes in the plan's thread.", res.Migration.ID))
+		}
+		return slackview.Info(fmt.Sprintf("You approved migration %s (%d of %d approvals).", res.Migration.ID, res.Approvals, res.Required))
+	case "reject":
+		m, refusal, err := a.Engine.Reject(ctx, id, actor, reason)
+		switch {
+		case err != nil:
+			return a.failure("rejecting", err)
+		case refusal != "":
+			return slackview.Refusal(refusal)
+		}
+		return slackview.Info(fmt.Sprintf("Migration %s is rejected.", m.ID))
+	case "override":
+		m, refusal, err := a.Engine.Override(ctx, id, actor)
+		switch {
+		case err != nil:
+			return a.failure("overriding", err)
+		case refusal != "":
+			return slackview.Refusal(refusal)
+		}
+		return slackview.Info(fmt.Sprintf("Override recorded for %s: the old subscription will be suspended although some users still hold Kaizala Pro.", m.ID))
+	}
+	m, refusal, err := a.Engine.Retry(ctx, id, actor)
+	switch {
+	case err != nil:
+		return a.failure("retrying", err)
+	case refusal != "":
+		return slackview.Refusal(refusal)
+	case m.State == bot.StatePendingApproval:
+		return slackview.Info(fmt.Sprintf("Migration %s has a new plan; it needs approving again.", m.ID))
+	}
+	return slackview.Info(fmt.Sprintf("Migration %s is running again.", m.ID))
+}
+
+func (a *App) scanReply(ctx context.Context) slackview.Message {
+	res, err := a.Scan(ctx)
+	switch {
+	case err != nil:
+		return a.failure("scanning", err)
+	case res.Report == nil:
+		return slackview.Info("The scan that was running did not finish; try again in a minute.")
+	}
+	r := res.Report
+	msg := fmt.Sprintf("Scan done: %d customers read, %d expiring Kaizala Pro subscriptions within 90 days, %d new alerts in %s.",
+		r.Customers, len(r.Expiring(90)), res.Alerts, channelMention(a.AlertChannel))
+	if n := len(r.Failures); n > 0 {
+		msg += fmt.Sprintf(" %d customers could not be read (first: %s: %v).", n, r.Failures[0].Customer.Label(), r.Failures[0].Err)
+	}
+	if res.Joined {
+		msg = "A scan was already running; here is what it found. " + msg
+	}
+	return slackview.Info(msg)
+}
+
+// background runs fn detached from the request (which Slack ends after the
+// acknowledgement) and sends its answer to the response_url.
+func (a *App) background(responseURL string, fn func(ctx context.Context) slackview.Message) {
+	a.goBackground(func() {
+		ctx, cancel := context.WithTimeout(a.base, 10*time.Minute)
+		defer cancel()
+		a.respond(ctx, responseURL, fn(ctx))
+	})
+}
+
+// failure tells the person something went wrong on our side, without
+// internals; the details go to the log.
+func (a *App) failure(doing string, err error) slackview.Message {
+	a.Log.WithError(err).Error(doing + " failed")
+	return slackview.Refusal(fmt.Sprintf("Something went wrong while %s: %v. It was logged; try again in a minute.", doing, err))
+}
+
+func (a *App) internal(err error) *slack.Msg {
+	return ephemeral(a.failure("answering", err))
+}
+
+// channelMention names a channel in a note. Notes are escaped text, so a
+// <#C…> link would show literally: the channel is named in words.
+func channelMention(string) string {
+	return "the alert channel"
+}
+
+// didYouMean suggests the verb nearest to what was typed, or "".
+func didYouMean(typed string, options []string) string {
+	if best := bot.Closest(typed, options, 1); len(best) > 0 {
+		return best[0]
+	}
+	return ""
+}

@@ -1,0 +1,183 @@
+package slackview
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/kaizalabot/kaizalabot/bot"
+)
+
+// Fixed fixtures: the same input every run, so golden files stay put.
+var (
+	cet = time.FixedZone("CET", 3600)
+	now = time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)
+
+	contoso = bot.Customer{ID: "6b1f7c2e-0a4d-4e8b-9c31-5d2e8f7a9b10", Domain: "contoso.onmicrosoft.com", Name: "Contoso Ltd"}
+
+	requester = bot.Actor{ID: "U0REQ0001", Name: "Dana Reyes"}
+	approver1 = bot.Actor{ID: "U0APR0001", Name: "Sam Lee"}
+	approver2 = bot.Actor{ID: "U0APR0002", Name: "Kim Park"}
+)
+
+const (
+	kaizalaSubID = "8F2A1C3D-4B5E-4F60-9A7B-1C2D3E4F5A6B"
+	newSubID     = "1D9E8F7A-6B5C-4D3E-2F1A-0B9C8D7E6F5A"
+	noLocation   = "no usage location: Partner Center cannot license a user without one (set it in the Microsoft 365 admin center, then retry)"
+)
+
+func day0(y int, m time.Month, d int) time.Time { return time.Date(y, m, d, 0, 0, 0, 0, time.UTC) }
+
+func kaizalaTargets() []bot.Target {
+	c := bot.DefaultCatalog()
+	return c.TargetsFor(c.Retired[0])
+}
+
+func target(part string) bot.Target {
+	for _, t := range kaizalaTargets() {
+		if t.SkuPartNumber == part {
+			return t
+		}
+	}
+	panic("no target " + part)
+}
+
+// tracked is Contoso's Kaizala Pro subscription ending on 6 Dec 2026, 12
+// days after now.
+func tracked() bot.TrackedSubscription {
+	return bot.TrackedSubscription{
+		Finding: bot.Finding{
+			Customer: contoso,
+			Subscription: bot.Subscription{
+				ID: kaizalaSubID, CustomerID: contoso.ID, OfferName: "Microsoft Kaizala Pro", Quantity: 25,
+				Status: "active", BillingCycle: "monthly", EndDate: day0(2026, 12, 6),
+			},
+			Retired:  "Kaizala Pro",
+			DaysLeft: 13, // as of the scan a day ago; views count from now
+		},
+		FirstSeen: time.Date(2026, 8, 1, 6, 0, 0, 0, time.UTC),
+		LastSeen:  time.Date(2026, 11, 24, 6, 0, 0, 0, time.UTC),
+	}
+}
+
+func users(n int, format string) []bot.PlanUser {
+	out := make([]bot.PlanUser, n)
+	for i := range out {
+		upn := fmt.Sprintf(format, i+1)
+		out[i] = bot.PlanUser{ID: fmt.Sprintf("u-%04d", i+1), UPN: upn, DisplayName: upn}
+	}
+	return out
+}
+
+// migration is a plan to move Contoso's 23 movable users to Office 365 E1,
+// buying 25 seats; two users have no usage location.
+func migration(state bot.State) *bot.Migration {
+	created := time.Date(2026, 11, 23, 14, 5, 0, 0, time.UTC)
+	cannot := users(2, "field.worker%d@contoso.onmicrosoft.com")
+	for i := range cannot {
+		cannot[i].Reason = noLocation
+	}
+	move := users(23, "user%02d@contoso.onmicrosoft.com")
+	move[0].HasTarget = true
+	plan := bot.Plan{
+		CustomerID: contoso.ID, CustomerDomain: contoso.Domain, CustomerName: contoso.Name,
+		Subscription: bot.PlanSubscription{ID: kaizalaSubID, OfferName: "Microsoft Kaizala Pro", Quantity: 25, Status: "active", EndDate: day0(2026, 12, 6)},
+		Retired:      "Kaizala Pro", RetiredSkuID: "0c7cd4a1-8d1e-4a6b-9c3f-2b9a1e7d5c40",
+		Target: target("STANDARDPACK"), Seats: 25,
+		Move: move, CannotMove: cannot,
+		Deprovision: created.Add(bot.DeprovisionAfter), CreatedAt: created,
+	}
+	return &bot.Migration{
+		ID: "M7K2QX", CustomerID: contoso.ID, CustomerDomain: contoso.Domain, CustomerName: contoso.Name,
+		SubscriptionID: kaizalaSubID, Plan: plan, PlanHash: "hash-1", Requester: requester, State: state,
+		CreatedAt: created, UpdatedAt: created, Version: 1,
+	}
+}
+
+func approval(a bot.Actor, at time.Time) bot.Decision {
+	return bot.Decision{MigrationID: "M7K2QX", Actor: a, Kind: bot.DecisionApprove, PlanHash: "hash-1", At: at}
+}
+
+func failedAtVerify() *bot.Migration {
+	m := migration(bot.StateFailed)
+	m.FailedStep = bot.StepVerify
+	m.NewSubscriptionID = newSubID
+	m.Error = "2 user(s) still hold Kaizala Pro, so the old subscription was not suspended: field.worker1@contoso.onmicrosoft.com (" +
+		noLocation + "); field.worker2@contoso.onmicrosoft.com (" + noLocation + "). Fix them and retry, or an approver can override to suspend anyway"
+	m.UpdatedAt = time.Date(2026, 11, 24, 8, 12, 0, 0, time.UTC)
+	return m
+}
+
+func needsApproval() *bot.Migration {
+	m := migration(bot.StateNeedsApproval)
+	m.FailedStep = bot.StepBuy
+	m.Error = "the world changed since the plan was approved: the subscription's quantity changed from 25 to 30"
+	m.UpdatedAt = time.Date(2026, 11, 24, 8, 0, 0, 0, time.UTC)
+	return m
+}
+
+func done() *bot.Migration {
+	m := migration(bot.StateDone)
+	m.NewSubscriptionID = newSubID
+	m.UpdatedAt = time.Date(2026, 11, 24, 8, 30, 0, 0, time.UTC)
+	return m
+}
+
+func fullDigest() *bot.Digest {
+	fabrikam := bot.Customer{ID: "f1", Domain: "fabrikam.onmicrosoft.com", Name: "Fabrikam Inc"}
+	urgent := tracked()
+	urgent.DaysLeft = 12
+	ended := tracked()
+	ended.Customer = fabrikam
+	ended.Subscription.ID = "5C4B3A29-1807-4F6E-8D5C-4B3A29180706"
+	ended.Subscription.Quantity = 8
+	ended.DaysLeft = -3
+
+	waiting := migration(bot.StatePendingApproval)
+	waiting.ID = "M4PZ8R"
+	running := migration(bot.StateMovingUsers)
+	running.ID = "M9HX3T"
+	running.CustomerName = "Fabrikam Inc"
+	failed := failedAtVerify()
+	failed.ID = "M2WQ7N"
+	completed := done()
+	completed.ID = "M6JD5V"
+	rejected := migration(bot.StateRejected)
+	rejected.ID = "M3CF9K"
+	rejected.Error = "rejected by Sam Lee: the customer renews by phone"
+	return &bot.Digest{
+		At: now, Since: now.Add(-24 * time.Hour),
+		Within7: 2, Within30: 5, Within90: 11, Ended: 1,
+		MostUrgent: []bot.TrackedSubscription{ended, urgent}, MostUrgentMore: 9,
+		Waiting:   []*bot.Migration{waiting, needsApproval()},
+		Running:   []*bot.Migration{running},
+		Completed: []*bot.Migration{completed},
+		Failed:    []*bot.Migration{failed},
+		Rejected:  []*bot.Migration{rejected},
+		Scan: &bot.ScanSummary{
+			Started: time.Date(2026, 11, 24, 6, 0, 0, 0, time.UTC), Finished: time.Date(2026, 11, 24, 6, 1, 12, 0, time.UTC),
+			Customers: 40, Findings: 16,
+			Failures: []string{"northwind.onmicrosoft.com: 403 Forbidden (the partner relationship was removed)", "adatum.onmicrosoft.com: retries used up after 5 attempts"},
+		},
+		Throttled: 3,
+	}
+}
+
+func auditEntries() []bot.AuditEntry {
+	at := func(h, m int) time.Time { return time.Date(2026, 11, 23, h, m, 0, 0, time.UTC) }
+	e := func(t time.Time, a bot.Actor, action string, detail map[string]any) bot.AuditEntry {
+		return bot.AuditEntry{At: t, Actor: a, Action: action, CustomerID: contoso.ID, SubscriptionID: kaizalaSubID, MigrationID: "M7K2QX", Detail: detail}
+	}
+	// Numbers as float64: entries come back from the store through JSON.
+	return []bot.AuditEntry{
+		e(at(14, 5), requester, bot.ActionPlanned, map[string]any{"target": "STANDARDPACK", "seats": 25.0, "usersToMove": 23.0, "cannotMove": 2.0}),
+		e(at(15, 0), approver1, bot.ActionApproved, map[string]any{"planHash": "hash-1"}),
+		e(at(15, 0), approver1, bot.ActionStarted, map[string]any{"approvals": 1.0}),
+		e(at(15, 1), bot.System, bot.ActionBought, map[string]any{"newSubscriptionId": newSubID, "seats": 25.0, "target": "STANDARDPACK"}),
+		e(at(15, 3), bot.System, bot.ActionUserMoved, map[string]any{"upn": "user01@contoso.onmicrosoft.com"}),
+		e(at(15, 3), bot.System, bot.ActionUserFailed, map[string]any{"upn": "user02@contoso.onmicrosoft.com", "error": "Partner Center answered 409: licence update conflict"}),
+		e(at(15, 4), bot.System, bot.ActionFailed, map[string]any{"step": "verify", "error": "1 user(s) still hold Kaizala Pro"}),
+		e(at(16, 0), approver2, bot.ActionRetried, map[string]any{"step": "move_users"}),
+		e(at(16, 2), bot.System, bot.ActionSuspended, map[string]any{"deprovisionOn": "2027-03-23"}),
+		e(at(16, 2), bot.System, bot.ActionDone, map[string]any{"newSubscriptionId": newSubID}),
+	}
+}

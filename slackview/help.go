@@ -1,0 +1,66 @@
+package slackview
+
+import (
+	"strings"
+
+	"github.com/slack-go/slack"
+)
+
+// command is one /kaizala command as the help explains it.
+type command struct {
+	usage, explains, example string
+}
+
+// commands are every /kaizala command, in the order people need them.
+var commands = []command{
+	{"help", "this list", "/kaizala help"},
+	{"list [days]", "subscriptions that end within days (default 90), most urgent first", "/kaizala list 30"},
+	{"status <subscription-id | customer domain>", "a subscription, or all of a customer's, and their migrations", "/kaizala status contoso.onmicrosoft.com"},
+	{"targets", "the plans Kaizala Pro users can move to, and what to type for each", "/kaizala targets"},
+	{"plan <subscription-id> <target> [seats]", "works out exactly what a migration buys, moves and suspends, and posts it for approval; nothing changes before it is approved", "/kaizala plan 4A1B2C3D-5E6F-4A7B-8C9D-0E1F2A3B4C5D STANDARDPACK"},
+	{"approve <request-id>", "approves a plan (approvers only, never your own request)", "/kaizala approve M7K2QX"},
+	{"reject <request-id> [reason]", "rejects a plan that has not started; the requester may withdraw their own", "/kaizala reject M7K2QX renewing by phone instead"},
+	{"retry <request-id>", "after a failure, runs the failed step again; after a stop for a new approval, makes a new plan", "/kaizala retry M7K2QX"},
+	{"history [subscription-id | customer | request-id]", "who did what and when", "/kaizala history M7K2QX"},
+	{"digest", "posts the daily digest now", "/kaizala digest"},
+	{"scan", "reads every customer's subscriptions now", "/kaizala scan"},
+}
+
+// approvalSteps says how a migration gets approved and run.
+const approvalSteps = "1. Someone asks for a plan: *Plan migration* on an alert, or `/kaizala plan <subscription-id> <target>`. " +
+	"The plan shows exactly what will be bought, which users move and what is suspended.\n" +
+	"2. An approver clicks *Approve* on the plan, or types `/kaizala approve <id>`; you cannot approve your own request.\n" +
+	"3. Once enough approvers agree, the bot buys the new subscription, moves each user's licence and suspends the old subscription, " +
+	"reporting in the plan's thread. The old subscription is de-provisioned automatically 120 days later."
+
+// Help is the ephemeral help for /kaizala: every command with a one-line
+// explanation and an example, and how a migration gets approved. When
+// unknownWord is set it starts by saying so, with the suggestion if any.
+func Help(unknownWord, suggestion string) Message {
+	var blocks []slack.Block
+	var text []string
+	if unknownWord != "" {
+		line := "I don't know “" + esc(unknownWord, maxName) + "”."
+		plainLine := line
+		if suggestion != "" {
+			line += " Did you mean `" + esc(suggestion, maxName) + "`?"
+			plainLine += " Did you mean " + esc(suggestion, maxName) + "?"
+		}
+		blocks = append(blocks, section(line))
+		text = append(text, plainLine)
+	}
+	lines := make([]string, len(commands))
+	verbs := make([]string, len(commands))
+	for i, c := range commands {
+		lines[i] = "`/kaizala " + Escape(c.usage) + "`: " + c.explains + ". For example `" + Escape(c.example) + "`."
+		verbs[i] = strings.Fields(c.usage)[0]
+	}
+	approval := Escape(approvalSteps)
+	blocks = append(blocks,
+		section("*/kaizala commands*\n"+strings.Join(lines, "\n")),
+		section("*How a migration gets approved*\n"+approval),
+	)
+	text = append(text, "/kaizala commands: "+strings.Join(verbs, ", ")+". "+
+		"To migrate, ask for a plan with /kaizala plan; an approver clicks Approve on the plan, or types /kaizala approve "+Escape("<id>")+"; you cannot approve your own request.")
+	return Message{Text: fallback(strings.Join(text, " ")), Blocks: blocks}
+}

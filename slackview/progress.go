@@ -1,0 +1,97 @@
+package slackview
+
+import (
+	"cmp"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/kaizalabot/kaizalabot/bot"
+)
+
+// movedEvery is how often a user's move is reported in the thread: a
+// customer with 1,000 users should not get 1,000 replies.
+const movedEvery = 10
+
+// Progress is a one-line reply in the plan's thread for an event. ok is false
+// for events not posted there: planned (the plan itself is the message),
+// approved (approvals update the plan message) and most user moves.
+func Progress(e bot.Event, loc *time.Location) (text string, ok bool) {
+	m := &e.Migration
+	id := esc(m.ID, maxName)
+	switch e.Kind {
+	case bot.EventStarted:
+		if step, resumed := strings.CutPrefix(e.Message, "resumed at "); resumed {
+			line := "Resumed at " + stepWords(bot.StepName(step))
+			switch {
+			case e.Actor.ID == "" || e.Actor.ID == bot.System.ID:
+			case m.Override:
+				// The engine resumes an override the same way as a retry.
+				line += ": " + who(e.Actor) + " chose to suspend although some users still hold " + esc(cmp.Or(m.Plan.Retired, "Kaizala Pro"), maxName)
+			default:
+				line += " (retried by " + who(e.Actor) + ")"
+			}
+			return fallback(line + "."), true
+		}
+		if e.Actor.ID == "" || e.Actor.ID == bot.System.ID {
+			return "Approved; starting.", true
+		}
+		return fallback("Approved by " + who(e.Actor) + "; starting."), true
+
+	case bot.EventBought:
+		return fallback(fmt.Sprintf("Bought subscription %s for %s of %s.",
+			code(m.NewSubscriptionID), plural(cmp.Or(e.Total, m.Plan.Seats), "seat", "seats"), esc(m.Plan.Target.Name, maxName))), true
+
+	case bot.EventSeatsReady:
+		if e.Total == 0 {
+			return "The seats are ready.", true
+		}
+		return fmt.Sprintf("The %s ready.", plural(e.Total, "seat is", "seats are")), true
+
+	case bot.EventUserMoved:
+		if e.Done%movedEvery != 0 && e.Done != e.Total {
+			return "", false
+		}
+		return fmt.Sprintf("Moved %d of %s.", e.Done, plural(e.Total, "user", "users")), true
+
+	case bot.EventUserFailed:
+		upn, why := "a user", "no reason given"
+		if e.Move != nil {
+			upn = esc(cmp.Or(e.Move.UPN, e.Move.UserID, "a user"), maxName)
+			why = esc(cmp.Or(e.Move.Error, why), maxError)
+		}
+		return fallback("Could not move " + upn + ": " + sentence(why)), true
+
+	case bot.EventSuspended:
+		return fallback(fmt.Sprintf("Suspended subscription %s; it will be de-provisioned on %s.",
+			code(m.SubscriptionID), day(e.Deprovision, loc))), true
+
+	case bot.EventDone:
+		return fallback(fmt.Sprintf(":white_check_mark: Done. The users of %s now have %s (%s); subscription %s is suspended.",
+			customerName(m.CustomerName, m.CustomerDomain, m.CustomerID), esc(m.Plan.Target.Name, maxName),
+			newSubscription(m), code(m.SubscriptionID))), true
+
+	case bot.EventFailed:
+		return fallback(fmt.Sprintf(":x: Failed at %s: %s Retry with the button above or `/kaizala retry %s`.",
+			stepWords(m.FailedStep), sentence(esc(cmp.Or(e.Message, m.Error), maxError)), id)), true
+
+	case bot.EventNeedsApproval:
+		return fallback(fmt.Sprintf(":warning: Stopped before %s: %s Retry with the button above or `/kaizala retry %s` to make a new plan to approve.",
+			stepWords(m.FailedStep), sentence(esc(cmp.Or(e.Message, m.Error), maxError)), id)), true
+
+	case bot.EventReplanned:
+		changes := "nothing that matters changed"
+		if e.Message != "" {
+			changes = esc(e.Message, maxError)
+		}
+		return fallback(fmt.Sprintf(":memo: New plan to approve (%s). The plan above is updated; it needs approval again.", changes)), true
+
+	case bot.EventRejected:
+		actor, reason := e.Actor, "no reason given"
+		if e.Decision != nil {
+			actor, reason = e.Decision.Actor, cmp.Or(e.Decision.Reason, reason)
+		}
+		return fallback(":no_entry_sign: Rejected by " + who(actor) + ": " + sentence(esc(reason, maxReason))), true
+	}
+	return "", false
+}

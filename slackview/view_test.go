@@ -1,0 +1,381 @@
+package slackview
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kaizalabot/kaizalabot/bot"
+	"github.com/slack-go/slack"
+)
+
+func TestEscape(t *testing.T) {
+	got := Escape("<!channel> & <@U123>|x")
+	if want := "&lt;!channel&gt; &amp; &lt;@U123&gt;|x"; got != want {
+		t.Errorf("Escape = %q, want %q", got, want)
+	}
+}
+
+func TestTruncate(t *testing.T) {
+	tests := []struct {
+		name, in string
+		n        int
+		want     string
+	}{
+		{"short enough", "Contoso", 7, "Contoso"},
+		{"cut with an ellipsis", "Contoso Ltd", 8, "Contoso…"},
+		{"never splits a rune", "Müller Söhne", 3, "Mü…"},
+		{"never splits an entity", "AT&amp;T", 5, "AT…"},
+		{"never splits a mention", "by <@U0APR0001> now", 10, "by …"},
+		{"keeps whole tokens", "a &lt; b", 7, "a &lt;…"},
+		{"zero", "abc", 0, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := truncate(tt.in, tt.n); got != tt.want {
+				t.Errorf("truncate(%q, %d) = %q, want %q", tt.in, tt.n, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestWho(t *testing.T) {
+	tests := []struct {
+		actor bot.Actor
+		want  string
+	}{
+		{bot.Actor{ID: "U0APR0001", Name: "Sam Lee"}, "<@U0APR0001>"},
+		{bot.Actor{ID: "W0ENTERPRISE", Name: "Sam Lee"}, "<@W0ENTERPRISE>"},
+		{bot.System, "system"},
+		{bot.Actor{ID: "U123> <!channel", Name: "<!channel>"}, "&lt;!channel&gt;"},
+		{bot.Actor{ID: "u0lower", Name: "Kim"}, "Kim"},
+	}
+	for _, tt := range tests {
+		if got := who(tt.actor); got != tt.want {
+			t.Errorf("who(%+v) = %q, want %q", tt.actor, got, tt.want)
+		}
+	}
+}
+
+func TestDates(t *testing.T) {
+	// An end date is a calendar date: New York is still on the day before
+	// at midnight UTC, but the subscription ends on the 6th there too.
+	ny := time.FixedZone("EST", -5*3600)
+	if got := endDay(day0(2026, 12, 6)); got != "Sun 6 Dec 2026" {
+		t.Errorf("endDay = %q", got)
+	}
+	if got := day(time.Date(2026, 12, 2, 3, 0, 0, 0, time.UTC), ny); got != "Tue 1 Dec 2026" {
+		t.Errorf("day in New York = %q, want the local date", got)
+	}
+}
+
+func TestEndsIn(t *testing.T) {
+	for days, want := range map[int]string{12: "ends in 12 days", 1: "ends tomorrow", 0: "ends today", -1: "ended yesterday", -3: "ended 3 days ago"} {
+		if got := endsIn(days); got != want {
+			t.Errorf("endsIn(%d) = %q, want %q", days, got, want)
+		}
+	}
+}
+
+func TestMoney(t *testing.T) {
+	for v, want := range map[float64]string{10: "10.00", 250: "250.00", 12500.5: "12,500.50", 1234567: "1,234,567.00"} {
+		if got := money(v); got != want {
+			t.Errorf("money(%v) = %q, want %q", v, got, want)
+		}
+	}
+}
+
+// buttons returns the buttons of a message by action id.
+func buttons(m Message) map[string]*slack.ButtonBlockElement {
+	out := map[string]*slack.ButtonBlockElement{}
+	for _, b := range m.Blocks {
+		if a, ok := b.(*slack.ActionBlock); ok {
+			for _, e := range a.Elements.ElementSet {
+				if btn, ok := e.(*slack.ButtonBlockElement); ok {
+					out[btn.ActionID] = btn
+				}
+			}
+		}
+	}
+	return out
+}
+
+func targetPicker(t *testing.T, m Message) *slack.SelectBlockElement {
+	t.Helper()
+	for _, b := range m.Blocks {
+		if a, ok := b.(*slack.ActionBlock); ok {
+			for _, e := range a.Elements.ElementSet {
+				if sel, ok := e.(*slack.SelectBlockElement); ok && sel.ActionID == ActionTarget {
+					return sel
+				}
+			}
+		}
+	}
+	t.Fatal("no target picker")
+	return nil
+}
+
+func TestPlanPendingAsksForApproval(t *testing.T) {
+	m := migration(bot.StatePendingApproval)
+	msg := Plan(PlanView{Migration: m, Required: 1, Now: now, Location: cet})
+	approve := buttons(msg)[ActionApprove]
+	switch {
+	case approve == nil:
+		t.Fatal("no Approve button")
+	case !strings.Contains(approve.Text.Text, "Approve"):
+		t.Errorf("Approve button says %q", approve.Text.Text)
+	case approve.Value != m.ID:
+		t.Errorf("Approve carries %q, want the migration id %s", approve.Value, m.ID)
+	case approve.Confirm == nil:
+		t.Error("Approve has no confirmation dialog")
+	case approve.Confirm.Title.Text != "Approve migration?" ||
+		approve.Confirm.Text.Text != "This buys 25 seats of Office 365 E1 for Contoso Ltd and suspends subscription "+kaizalaSubID+".":
+		t.Errorf("confirmation dialog: %q / %q", approve.Confirm.Title.Text, approve.Confirm.Text.Text)
+	}
+	if reject := buttons(msg)[ActionReject]; reject == nil || reject.Value != m.ID || reject.Style != slack.StyleDanger {
+		t.Errorf("Reject button: %+v", reject)
+	}
+	all := string(payload(t, msg))
+	for _, want := range []string{kaizalaSubID, "23 users", "about USD 250.00 a month at list price, 25 × 10.00", "field.worker2@contoso.onmicrosoft.com — no usage location"} {
+		if !strings.Contains(all, want) {
+			t.Errorf("the plan does not say %q", want)
+		}
+	}
+	if !strings.Contains(msg.Text, kaizalaSubID) || !strings.Contains(msg.Text, "move 23 users") {
+		t.Errorf("Text %q does not name the subscription and the users to move", msg.Text)
+	}
+}
+
+func TestPlanButtonsByState(t *testing.T) {
+	moving := failedAtVerify()
+	moving.FailedStep = bot.StepMoveUsers
+	buying := failedAtVerify()
+	buying.FailedStep = bot.StepBuy
+	overridden := failedAtVerify()
+	overridden.Override = true
+	tests := []struct {
+		name string
+		m    *bot.Migration
+		want []string
+	}{
+		{"pending", migration(bot.StatePendingApproval), []string{ActionApprove, ActionReject}},
+		{"running", migration(bot.StateMovingUsers), nil},
+		{"done", done(), nil},
+		{"failed at verify", failedAtVerify(), []string{ActionRetry, ActionOverride}},
+		{"failed at move_users", moving, []string{ActionRetry, ActionOverride}},
+		{"failed at buy", buying, []string{ActionRetry}},
+		{"failed after an override", overridden, []string{ActionRetry}},
+		{"needs a new approval", needsApproval(), []string{ActionRetry}},
+		{"rejected", migration(bot.StateRejected), nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := buttons(Plan(PlanView{Migration: tt.m, Required: 1, Now: now, Location: cet}))
+			if len(got) != len(tt.want) {
+				t.Errorf("%d buttons, want %v", len(got), tt.want)
+			}
+			for _, id := range tt.want {
+				if b := got[id]; b == nil || b.Value != tt.m.ID {
+					t.Errorf("button %s: %+v, want one carrying %s", id, b, tt.m.ID)
+				}
+			}
+			if o := got[ActionOverride]; o != nil && (o.Confirm == nil || o.Confirm.Style != slack.StyleDanger) {
+				t.Error("Override has no danger confirmation dialog")
+			}
+		})
+	}
+}
+
+func TestPlanApprovals(t *testing.T) {
+	m := migration(bot.StatePendingApproval)
+	at := time.Date(2026, 11, 23, 15, 0, 0, 0, time.UTC)
+	stale := approval(approver2, at)
+	stale.PlanHash = "an earlier plan"
+	own := approval(requester, at)
+	msg := Plan(PlanView{Migration: m, Required: 2, Now: now, Location: cet,
+		Decisions: []bot.Decision{approval(approver1, at), approval(approver1, at), stale, own}})
+	all := string(payload(t, msg))
+	if !strings.Contains(all, "Approved by <@U0APR0001> (1 of 2)") {
+		t.Errorf("the plan does not count one approval of two:\n%s", all)
+	}
+	if !strings.Contains(all, "Requested by <@U0REQ0001> on Mon 23 Nov 2026 15:05 CET") {
+		t.Error("the plan does not say who asked and when")
+	}
+}
+
+func TestAlertPicker(t *testing.T) {
+	base := AlertView{Tracked: tracked(), Threshold: 14, UsersAssigned: 23, Targets: kaizalaTargets(), Now: now, Location: cet}
+	msg := Alert(base)
+	sel := targetPicker(t, msg)
+	if sel.InitialOption == nil || sel.InitialOption.Value != "STANDARDPACK" {
+		t.Errorf("initial option %+v, want STANDARDPACK", sel.InitialOption)
+	}
+	if sel.Placeholder.Text != "Choose a replacement plan" {
+		t.Errorf("placeholder %q", sel.Placeholder.Text)
+	}
+	if b := buttons(msg)[ActionPlan]; b == nil || b.Value != kaizalaSubID || b.Style != slack.StylePrimary {
+		t.Errorf("Plan migration button: %+v", b)
+	}
+	if want := "Kaizala Pro for Contoso Ltd (contoso.onmicrosoft.com) ends in 12 days (2026-12-06), 25 seats"; msg.Text != want {
+		t.Errorf("Text = %q, want %q", msg.Text, want)
+	}
+
+	running := base
+	running.Migration = migration(bot.StateMovingUsers)
+	if got := Alert(running); len(buttons(got)) != 0 || !strings.Contains(string(payload(t, got)), "Migration M7K2QX approved, running: moving users") {
+		t.Errorf("alert with a running migration: %s", payload(t, got))
+	}
+
+	rejected := base
+	rejected.Migration = migration(bot.StateRejected)
+	rejected.Migration.Error = "rejected by Sam Lee: too early"
+	got := Alert(rejected)
+	if buttons(got)[ActionPlan] == nil || !strings.Contains(string(payload(t, got)), "Migration M7K2QX rejected by Sam Lee: too early") {
+		t.Errorf("alert after a rejection should offer a new plan and say why: %s", payload(t, got))
+	}
+
+	none := base
+	none.Targets = nil
+	if got := Alert(none); len(buttons(got)) != 0 || !strings.Contains(string(payload(t, got)), "KAIZALA_CATALOG") {
+		t.Errorf("alert without targets: %s", payload(t, got))
+	}
+}
+
+func TestAlertHeader(t *testing.T) {
+	tests := []struct {
+		end       time.Time
+		threshold int
+		want      string
+	}{
+		{day0(2026, 12, 6), 14, ":warning: Kaizala Pro ends in 12 days"},
+		{day0(2026, 11, 24), 1, ":rotating_light: Kaizala Pro ends today"},
+		{day0(2026, 11, 21), 0, ":rotating_light: Kaizala Pro ended 3 days ago"},
+	}
+	for _, tt := range tests {
+		tr := tracked()
+		tr.Subscription.EndDate = tt.end
+		h := Alert(AlertView{Tracked: tr, Threshold: tt.threshold, UsersAssigned: -1, Now: now, Location: cet}).Blocks[0].(*slack.HeaderBlock)
+		if h.Text.Text != tt.want {
+			t.Errorf("header %q, want %q", h.Text.Text, tt.want)
+		}
+	}
+}
+
+func TestProgress(t *testing.T) {
+	m := *migration(bot.StateMovingUsers)
+	m.NewSubscriptionID = newSubID
+	failed := *failedAtVerify()
+	stale := *needsApproval()
+	overridden := *failedAtVerify()
+	overridden.Override = true
+	tests := []struct {
+		name string
+		e    bot.Event
+		want string // "" when not posted
+	}{
+		{"planned", bot.Event{Kind: bot.EventPlanned, Migration: m}, ""},
+		{"approved", bot.Event{Kind: bot.EventApproved, Migration: m, Actor: approver1}, ""},
+		{"started", bot.Event{Kind: bot.EventStarted, Migration: m, Actor: approver1}, "Approved by <@U0APR0001>; starting."},
+		{"resumed", bot.Event{Kind: bot.EventStarted, Migration: m, Actor: approver2, Message: "resumed at move_users"}, "Resumed at moving users (retried by <@U0APR0002>)."},
+		{"overridden", bot.Event{Kind: bot.EventStarted, Migration: overridden, Actor: approver2, Message: "resumed at verify"},
+			"Resumed at verifying: <@U0APR0002> chose to suspend although some users still hold Kaizala Pro."},
+		{"resumed after a restart", bot.Event{Kind: bot.EventStarted, Migration: m, Actor: bot.System, Message: "resumed at buy"}, "Resumed at buying."},
+		{"bought", bot.Event{Kind: bot.EventBought, Migration: m, Total: 25}, "Bought subscription `" + newSubID + "` for 25 seats of Office 365 E1."},
+		{"seats ready", bot.Event{Kind: bot.EventSeatsReady, Migration: m, Done: 25, Total: 25}, "The 25 seats are ready."},
+		{"9th user", bot.Event{Kind: bot.EventUserMoved, Migration: m, Done: 9, Total: 23}, ""},
+		{"10th user", bot.Event{Kind: bot.EventUserMoved, Migration: m, Done: 20, Total: 23}, "Moved 20 of 23 users."},
+		{"last user", bot.Event{Kind: bot.EventUserMoved, Migration: m, Done: 23, Total: 23}, "Moved 23 of 23 users."},
+		{"user failed", bot.Event{Kind: bot.EventUserFailed, Migration: m, Move: &bot.UserMove{UPN: "user02@contoso.onmicrosoft.com", Error: "licence update conflict"}},
+			"Could not move user02@contoso.onmicrosoft.com: licence update conflict."},
+		{"suspended", bot.Event{Kind: bot.EventSuspended, Migration: m, Deprovision: time.Date(2027, 3, 24, 8, 0, 0, 0, time.UTC)},
+			"Suspended subscription `" + kaizalaSubID + "`; it will be de-provisioned on Wed 24 Mar 2027."},
+		{"done", bot.Event{Kind: bot.EventDone, Migration: m},
+			":white_check_mark: Done. The users of Contoso Ltd now have Office 365 E1 (new subscription `" + newSubID + "`); subscription `" + kaizalaSubID + "` is suspended."},
+		{"failed", bot.Event{Kind: bot.EventFailed, Migration: failed, Message: "Partner Center answered 500"},
+			":x: Failed at verifying: Partner Center answered 500. Retry with the button above or `/kaizala retry M7K2QX`."},
+		{"needs approval", bot.Event{Kind: bot.EventNeedsApproval, Migration: stale, Message: stale.Error},
+			":warning: Stopped before buying: the world changed since the plan was approved: the subscription's quantity changed from 25 to 30. Retry with the button above or `/kaizala retry M7K2QX` to make a new plan to approve."},
+		{"replanned", bot.Event{Kind: bot.EventReplanned, Migration: m, Message: "the subscription's quantity changed from 25 to 30"},
+			":memo: New plan to approve (the subscription's quantity changed from 25 to 30). The plan above is updated; it needs approval again."},
+		{"rejected", bot.Event{Kind: bot.EventRejected, Migration: m, Decision: &bot.Decision{Actor: approver1, Reason: "renewing by phone"}},
+			":no_entry_sign: Rejected by <@U0APR0001>: renewing by phone."},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, ok := Progress(tt.e, cet)
+			if ok != (tt.want != "") || got != tt.want {
+				t.Errorf("Progress = %q, %v; want %q", got, ok, tt.want)
+			}
+		})
+	}
+}
+
+func TestHelp(t *testing.T) {
+	plainHelp := strings.ToLower(string(payload(t, Help("", ""))))
+	for _, want := range []string{"/kaizala plan", "/kaizala approve", "an approver clicks *Approve* on the plan, or types `/kaizala approve &lt;id&gt;`; you cannot approve your own request",
+		"/kaizala list [days]", "/kaizala status &lt;subscription-id | customer domain&gt;", "/kaizala targets",
+		"/kaizala reject &lt;request-id&gt; [reason]", "/kaizala retry", "/kaizala history", "/kaizala digest", "/kaizala scan", "/kaizala help"} {
+		if !strings.Contains(plainHelp, strings.ToLower(want)) {
+			t.Errorf("help does not say %q", want)
+		}
+	}
+	if strings.Contains(plainHelp, "i don't know") {
+		t.Error("help without an unknown word says it does not know one")
+	}
+
+	m := Help("<!here>", "approve")
+	first := m.Blocks[0].(*slack.SectionBlock).Text.Text
+	if want := "I don't know “&lt;!here&gt;”. Did you mean `approve`?"; first != want {
+		t.Errorf("first line %q, want %q", first, want)
+	}
+	if !strings.HasPrefix(m.Text, "I don't know “&lt;!here&gt;”. Did you mean approve?") ||
+		!strings.Contains(m.Text, "plan") || !strings.Contains(m.Text, "approve") {
+		t.Errorf("Text = %q", m.Text)
+	}
+	if got := Help("frobnicate", "").Blocks[0].(*slack.SectionBlock).Text.Text; got != "I don't know “frobnicate”." {
+		t.Errorf("without a suggestion: %q", got)
+	}
+}
+
+func TestRefusalAndInfo(t *testing.T) {
+	r := Refusal("There is no migration \"M0\". Migration ids look like M7K2QX; see /kaizala history.")
+	if want := ":no_entry: There is no migration \"M0\". Migration ids look like M7K2QX; see /kaizala history."; r.Text != want {
+		t.Errorf("Refusal Text = %q", r.Text)
+	}
+	if got := Info("Scanning <all> customers & more").Text; got != "Scanning &lt;all&gt; customers &amp; more" {
+		t.Errorf("Info Text = %q", got)
+	}
+	if got := Info(""); got.Text == "" {
+		t.Error("Info with no text has an empty Text")
+	}
+}
+
+func TestListNothing(t *testing.T) {
+	m := List([]bot.TrackedSubscription{tracked()}, 7, now, cet)
+	if m.Text != "Nothing expires within 7 days." {
+		t.Errorf("Text = %q", m.Text)
+	}
+}
+
+func TestHistoryKeepsTheNewest(t *testing.T) {
+	var entries []bot.AuditEntry
+	for i := range 400 {
+		entries = append(entries, bot.AuditEntry{At: now.Add(time.Duration(i) * time.Minute), Actor: approver1, Action: bot.ActionUserMoved,
+			MigrationID: "M7K2QX", Detail: map[string]any{"upn": "user" + strings.Repeat("x", i%7) + "@contoso.onmicrosoft.com"}})
+	}
+	entries[399].Detail["upn"] = "the-last-one@contoso.onmicrosoft.com"
+	entries[0].Detail["upn"] = "the-first-one@contoso.onmicrosoft.com"
+	all := string(payload(t, History("History of M7K2QX", entries, cet)))
+	if !strings.Contains(all, "the-last-one@") || strings.Contains(all, "the-first-one@") {
+		t.Error("a cut history should show the newest entries and leave out the oldest")
+	}
+}
+
+func TestPlanConfirmNamesTheSubscription(t *testing.T) {
+	m := migration(bot.StatePendingApproval)
+	m.Plan.CustomerName = strings.Repeat("Contoso & Söhne ", 300)
+	c := buttons(Plan(PlanView{Migration: m, Required: 1, Now: now, Location: cet}))[ActionApprove].Confirm.Text.Text
+	if !strings.HasSuffix(c, "suspends subscription "+kaizalaSubID+".") {
+		t.Errorf("with a long customer name the dialog no longer names the subscription: %q", c)
+	}
+}
