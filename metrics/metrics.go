@@ -50,6 +50,14 @@ func New(store bot.Store) *Metrics {
 			Buckets: []float64{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 3, 5},
 		}, []string{"kind"}),
 	}
+	// Series exist from the start (at zero), so dashboards and alerts on
+	// them work before the first event.
+	for _, r := range []string{"ok", "partial", "failed"} {
+		m.Scans.WithLabelValues(r)
+	}
+	for _, method := range []string{"chat.postMessage", "chat.update", "response_url"} {
+		m.SlackErrors.WithLabelValues(method, "ratelimited")
+	}
 	m.Registry.MustRegister(m.Scans, m.PCCalls, m.PCThrottled, m.SlackErrors, m.Ack,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if store != nil {

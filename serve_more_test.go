@@ -1,0 +1,155 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kaizalabot/kaizalabot/bot"
+	"github.com/kaizalabot/kaizalabot/fakeslack"
+)
+
+// A subscription ending after 90 days has a holder without a usage
+// location: the migration stops before suspending, says why with Retry and
+// Override buttons, and an approver's override finishes it.
+func TestStoryFailureRetryOverride(t *testing.T) {
+	st := newStack(t)
+	st.expiring() // the scan at start has finished
+	tracked, err := st.srv.db.TrackedSubscriptions(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var later bot.TrackedSubscription
+	for _, tr := range tracked {
+		if d := bot.DaysLeft(tr.Subscription.EndDate, time.Now(), time.UTC); d > 90 && tr.Subscription.Active() && !tr.Subscription.AutoRenew {
+			later = tr
+			break
+		}
+	}
+	if later.Subscription.ID == "" {
+		t.Fatal("no Kaizala Pro subscription ending after 90 days")
+	}
+	st.command(salesID, "plan "+later.Subscription.ID+" office 365 e1")
+	plan := st.waitMessage(alertChannel, "Approve", later.Subscription.ID, "Cannot move")
+	if _, err := st.slack.Click(st.ctx(), bossID, plan, "kaizala_approve"); err != nil {
+		t.Fatal(err)
+	}
+	failed, err := st.slack.WaitUpdate(st.ctx(), plan.Channel, plan.TS, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	failed, err = st.slack.WaitMessage(st.ctx(), plan.Channel, func(m fakeslack.Message) bool {
+		return m.TS == plan.TS && strings.Contains(render(m), "kaizala_retry") && strings.Contains(render(m), "kaizala_override")
+	})
+	if err != nil {
+		t.Fatalf("the plan never showed Retry and Override: %v", err)
+	}
+	if _, err := st.slack.WaitThreadReply(st.ctx(), plan.Channel, plan.TS, func(m fakeslack.Message) bool {
+		return strings.Contains(m.Text, "usage location")
+	}); err != nil {
+		t.Errorf("the thread does not say why it stopped: %v", err)
+	}
+	if _, err := st.slack.Click(st.ctx(), salesID, failed, "kaizala_override"); err != nil {
+		t.Fatal(err)
+	}
+	st.waitEphemeral(salesID, "someone else")
+	if _, err := st.slack.Click(st.ctx(), bossID, failed, "kaizala_override"); err != nil {
+		t.Fatal(err)
+	}
+	ms, _ := st.srv.db.ListMigrations(context.Background(), bot.MigrationFilter{SubscriptionID: later.Subscription.ID})
+	waitState(t, st, ms[0].ID, bot.StateDone)
+}
+
+func TestStoryAlertsFollowTheMigrationAndTheDigest(t *testing.T) {
+	st := newStack(t)
+	sub := st.expiring()
+	alert := st.waitMessage(alertChannel, "Kaizala", sub.Subscription.ID, "kaizala_plan")
+	// The alert's own button, with a plan chosen in its menu.
+	if _, err := st.slack.Click(st.ctx(), salesID, alert, "kaizala_plan", fakeslack.Select("kaizala_target", "SPE_E3")); err != nil {
+		t.Fatal(err)
+	}
+	st.waitMessage(alertChannel, "Approve", sub.Subscription.ID, "Microsoft 365 E3")
+	updated, err := st.slack.WaitUpdate(st.ctx(), alert.Channel, alert.TS, 1)
+	if err != nil || strings.Contains(render(updated), "kaizala_plan") {
+		t.Errorf("the alert should be updated to show the plan, without its button: %v\n%s", err, render(updated))
+	}
+	if reply := st.command(salesID, "digest"); !strings.Contains(strings.ToLower(reply), "digest") {
+		t.Errorf("digest reply: %s", reply)
+	}
+	digest := st.waitMessage(digestChannel, "igest")
+	if !strings.Contains(render(digest), "pproval") {
+		t.Errorf("the digest should list the approval waiting:\n%s", render(digest))
+	}
+}
+
+func TestHealthzAndMetrics(t *testing.T) {
+	st := newStack(t)
+	st.expiring()
+	get := func(path string) (int, string) {
+		resp, err := http.Get("http://" + st.srv.Addr() + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if code, body := get("/healthz"); code != 200 {
+		t.Errorf("healthz: %d %s", code, body)
+	}
+	st.command(salesID, "help")
+	code, body := get("/metrics")
+	for _, want := range []string{"kaizalabot_scans_total", "kaizalabot_partner_center_calls_total", "kaizalabot_partner_center_throttled_total",
+		"kaizalabot_migrations{state=", "kaizalabot_slack_ack_seconds", "kaizalabot_slack_api_errors_total"} {
+		if code != 200 || !strings.Contains(body, want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
+}
+
+func TestServeConfigurationMistakes(t *testing.T) {
+	for _, k := range []string{"SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "KAIZALA_ALERT_CHANNEL", "PC_TENANT_ID", "PC_CLIENT_ID", "PC_CLIENT_SECRET"} {
+		t.Setenv(k, "")
+	}
+	t.Setenv("KAIZALA_APPROVERS", "@alice,U0BOSS")
+	t.Setenv("KAIZALA_DIGEST_SCHEDULE", "every morning")
+	t.Setenv("KAIZALA_TIMEZONE", "Mars/Olympus")
+	t.Setenv("KAIZALA_SCAN_INTERVAL", "5s")
+	var stdout, stderr bytes.Buffer
+	if code := run(context.Background(), []string{"serve"}, &stdout, &stderr); code != exitConfig {
+		t.Errorf("exit %d, want %d", code, exitConfig)
+	}
+	for _, want := range []string{"SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "KAIZALA_ALERT_CHANNEL", "KAIZALA_APPROVERS: \"@alice\"",
+		"KAIZALA_DIGEST_SCHEDULE", "KAIZALA_TIMEZONE", "KAIZALA_SCAN_INTERVAL", "PC_CLIENT_ID"} {
+		if !strings.Contains(stderr.String(), want) {
+			t.Errorf("stderr lacks %q:\n%s", want, stderr.String())
+		}
+	}
+	for _, line := range strings.Split(strings.TrimSpace(stderr.String()), "\n") {
+		if !strings.HasPrefix(line, "kaizalabot serve: ") {
+			t.Errorf("each problem gets one line: %q", line)
+		}
+	}
+}
+
+// waitState waits until a migration reaches want.
+func waitState(t *testing.T, st *stack, id string, want bot.State) {
+	t.Helper()
+	var m *bot.Migration
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		var err error
+		if m, err = st.srv.db.GetMigration(context.Background(), id); err != nil {
+			t.Fatal(err)
+		}
+		if m.State == want {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("migration %s is %s (%s), want %s", id, m.State, m.Error, want)
+}
