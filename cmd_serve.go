@@ -148,7 +148,14 @@ func startServer(parent context.Context, cfg config.Serve, log *logrus.Logger, l
 	}
 	pc := pcclient.Adapter{Client: client}
 
-	slackOpts := []slack.Option{slack.OptionAPIURL(cfg.SlackAPIURL), slack.OptionRetry(3)}
+	// Retries for 429 (honouring Retry-After), 5xx and dropped connections.
+	// The HTTP client goes first: the retry option wraps it.
+	retry := slack.DefaultRetryConfig()
+	retry.Handlers = slack.AllBuiltinRetryHandlers(retry)
+	slackOpts := []slack.Option{
+		slack.OptionHTTPClient(&http.Client{Timeout: 30 * time.Second}),
+		slack.OptionAPIURL(cfg.SlackAPIURL), slack.OptionRetryConfig(retry),
+	}
 	if cfg.AppToken != "" {
 		slackOpts = append(slackOpts, slack.OptionAppLevelToken(cfg.AppToken))
 	}
