@@ -1,0 +1,114 @@
+package handlers
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sirupsen/logrus"
+	"github.com/slack-go/slack"
+	"github.com/slack-go/slack/socketmode"
+
+	"github.com/kaizalabot/kaizalabot/fakeslack"
+)
+
+// recordingBot remembers what reached it.
+type recordingBot struct {
+	mu       sync.Mutex
+	commands []slack.SlashCommand
+	clicks   []slack.InteractionCallback
+	panic    bool
+}
+
+func (b *recordingBot) Command(_ context.Context, cmd slack.SlashCommand) *slack.Msg {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.panic {
+		panic("boom")
+	}
+	b.commands = append(b.commands, cmd)
+	return &slack.Msg{ResponseType: slack.ResponseTypeEphemeral, Text: "ok: " + cmd.Text}
+}
+
+func (b *recordingBot) Interaction(_ context.Context, ic slack.InteractionCallback) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.clicks = append(b.clicks, ic)
+}
+
+const secret = "handler-test-secret"
+
+func signedPost(t *testing.T, h http.Handler, path, contentType, body string) (int, string) {
+	t.Helper()
+	now := time.Now()
+	req := httptest.NewRequest(http.MethodPost, path, strings.NewReader(body))
+	req.Header.Set("Content-Type", contentType)
+	req.Header.Set("X-Slack-Request-Timestamp", strconv.FormatInt(now.Unix(), 10))
+	req.Header.Set("X-Slack-Signature", fakeslack.Sign(secret, now, []byte(body)))
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	b, _ := io.ReadAll(rec.Result().Body)
+	return rec.Code, string(b)
+}
+
+func TestHandlerParsesOnlyWhatIsWellFormed(t *testing.T) {
+	b := &recordingBot{}
+	log := logrus.New()
+	log.SetOutput(io.Discard)
+	h := (&Handler{Bot: b, SigningSecret: secret, Log: log}).Routes()
+	form := "application/x-www-form-urlencoded"
+	good := url.Values{"command": {"/kaizala"}, "text": {"list 30"}, "user_id": {"U1"}, "user_name": {"u"}, "channel_id": {"C1"}}.Encode()
+	for _, tc := range []struct {
+		name, path, ctype, body string
+		want                    int
+		contains                string
+	}{
+		{"a command", "/slack/commands", form, good, 200, "ok: list 30"},
+		{"a command without a user", "/slack/commands", form, "command=%2Fkaizala&text=x", 400, "malformed"},
+		{"not a form", "/slack/commands", "application/json", `{"command":"/kaizala"}`, 400, "malformed"},
+		{"an interaction", "/slack/interactions", form, "payload=" + url.QueryEscape(`{"type":"block_actions","user":{"id":"U1"},"actions":[{"action_id":"a"}]}`), 200, ""},
+		{"malformed interaction JSON", "/slack/interactions", form, "payload=%7Bnope", 400, "malformed"},
+		{"no payload", "/slack/interactions", form, "x=1", 400, "malformed"},
+		{"url_verification", "/slack/events", "application/json", `{"type":"url_verification","challenge":"abc123"}`, 200, `"challenge":"abc123"`},
+		{"another event", "/slack/events", "application/json", `{"type":"event_callback","event":{"type":"app_mention"}}`, 200, ""},
+		{"malformed event", "/slack/events", "application/json", `not json`, 400, "malformed"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, body := signedPost(t, h, tc.path, tc.ctype, tc.body)
+			if code != tc.want || !strings.Contains(body, tc.contains) {
+				t.Errorf("HTTP %d %q, want %d containing %q", code, body, tc.want, tc.contains)
+			}
+		})
+	}
+	if len(b.commands) != 1 || len(b.clicks) != 1 {
+		t.Errorf("the bot saw %d commands and %d clicks; malformed requests must not reach it", len(b.commands), len(b.clicks))
+	}
+
+	b.panic = true
+	if code, body := signedPost(t, h, "/slack/commands", form, good); code != 200 || !strings.Contains(body, "went wrong") {
+		t.Errorf("a panicking command: HTTP %d %q; want 200 with an apology", code, body)
+	}
+}
+
+func TestSocketModeDispatchesToTheSameBot(t *testing.T) {
+	b := &recordingBot{}
+	client := socketmode.New(slack.New("xoxb-test", slack.OptionAppLevelToken("xapp-test")))
+	log := logrus.New()
+	log.SetOutput(io.Discard)
+	ctx := context.Background()
+	dispatchSocketEvent(ctx, client, b, log, socketmode.Event{Type: socketmode.EventTypeSlashCommand,
+		Data: slack.SlashCommand{Command: "/kaizala", Text: "help", UserID: "U1"}, Request: &socketmode.Request{EnvelopeID: "e1"}})
+	dispatchSocketEvent(ctx, client, b, log, socketmode.Event{Type: socketmode.EventTypeInteractive,
+		Data: slack.InteractionCallback{Type: slack.InteractionTypeBlockActions, User: slack.User{ID: "U2"}}, Request: &socketmode.Request{EnvelopeID: "e2"}})
+	dispatchSocketEvent(ctx, client, b, log, socketmode.Event{Type: socketmode.EventTypeConnected})
+	if len(b.commands) != 1 || b.commands[0].Text != "help" || len(b.clicks) != 1 || b.clicks[0].User.ID != "U2" {
+		t.Errorf("commands %+v, clicks %+v", b.commands, b.clicks)
+	}
+}
