@@ -130,7 +130,8 @@ func (a *App) status(ctx context.Context, args []string) *slack.Msg {
 			found = append(found, t)
 		}
 	}
-	if m, refusal, _ := a.findMigration(ctx, key); refusal == "" && m != nil {
+	// A migration id shows its subscription.
+	if m, err := a.Store.GetMigration(ctx, key); err == nil {
 		for _, t := range tracked {
 			if bot.SameID(t.Subscription.ID, m.SubscriptionID) && !slices.ContainsFunc(found, func(f bot.TrackedSubscription) bool { return f.Subscription.ID == t.Subscription.ID }) {
 				found = append(found, t)
@@ -149,14 +150,6 @@ func (a *App) status(ctx context.Context, args []string) *slack.Msg {
 		migrations = append(migrations, ms...)
 	}
 	return ephemeral(slackview.Status(found, migrations, a.Now(), a.Location))
-}
-
-func (a *App) findMigration(ctx context.Context, id string) (*bot.Migration, string, error) {
-	m, err := a.Store.GetMigration(ctx, id)
-	if err != nil {
-		return nil, "not a migration", nil
-	}
-	return m, "", nil
 }
 
 func (a *App) targets() *slack.Msg {

@@ -10,19 +10,17 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
-	"path/filepath"
-	"strings"
 	"syscall"
 	"time"
+
+	"github.com/kaizalabot/kaizalabot/bench/internal/proc"
 )
 
 func main() {
@@ -45,32 +43,20 @@ func run(customers, rpm int, latency time.Duration, runs int, slack float64, max
 		return err
 	}
 	defer os.RemoveAll(dir)
-	bin := filepath.Join(dir, "kaizalabot")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		return fmt.Errorf("go build: %w", err)
-	}
-
-	addr, err := freeAddr()
+	bin, err := proc.Build(dir)
 	if err != nil {
 		return err
 	}
-	sim := exec.Command(bin, "pcsim", "--addr", addr, "--customers", fmt.Sprint(customers),
+	addr, err := proc.FreeAddr()
+	if err != nil {
+		return err
+	}
+	sim, env, err := proc.Sandbox(bin, "--addr", addr, "--customers", fmt.Sprint(customers),
 		"--rate-limit", fmt.Sprint(rpm), "--latency", latency.String())
-	out, err := sim.StdoutPipe()
 	if err != nil {
 		return err
 	}
-	sim.Stderr = os.Stderr
-	if err := sim.Start(); err != nil {
-		return err
-	}
-	defer func() { _ = sim.Process.Signal(syscall.SIGTERM); _ = sim.Wait() }()
-	env, err := readExports(out)
-	if err != nil {
-		return fmt.Errorf("sandbox did not start: %w", err)
-	}
+	defer proc.Stop(sim)
 	env = append(env, fmt.Sprintf("PC_RATE_LIMIT=%d", rpm))
 
 	// Every customer costs one subscriptions call; listing customers costs
@@ -113,33 +99,4 @@ func run(customers, rpm int, latency time.Duration, runs int, slack float64, max
 		return fmt.Errorf("too much memory")
 	}
 	return nil
-}
-
-func freeAddr() (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer ln.Close()
-	return ln.Addr().String(), nil
-}
-
-// readExports reads the sandbox's "export PC_…=…" lines.
-func readExports(out interface{ Read([]byte) (int, error) }) ([]string, error) {
-	sc := bufio.NewScanner(out)
-	var env []string
-	for sc.Scan() {
-		line := sc.Text()
-		if v, ok := strings.CutPrefix(line, "export "); ok {
-			env = append(env, v)
-			if strings.HasPrefix(v, "PC_REFRESH_TOKEN=") {
-				go func() {
-					for sc.Scan() {
-					}
-				}()
-				return env, nil
-			}
-		}
-	}
-	return nil, fmt.Errorf("no PC_REFRESH_TOKEN line (%v)", sc.Err())
 }

@@ -7,12 +7,10 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"flag"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -20,9 +18,9 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
+	"github.com/kaizalabot/kaizalabot/bench/internal/proc"
 	"github.com/kaizalabot/kaizalabot/fakeslack"
 )
 
@@ -43,24 +41,23 @@ func run(total, senders int, goal time.Duration) error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	bin := filepath.Join(dir, "kaizalabot")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		return fmt.Errorf("go build: %w", err)
-	}
-
-	pcAddr, botAddr := freeAddr(), freeAddr()
-	sim := exec.Command(bin, "pcsim", "--addr", pcAddr, "--customers", "40", "--rate-limit", "0")
-	out, _ := sim.StdoutPipe()
-	if err := sim.Start(); err != nil {
-		return err
-	}
-	defer stop(sim)
-	pcEnv, err := readExports(out)
+	bin, err := proc.Build(dir)
 	if err != nil {
 		return err
 	}
+	pcAddr, err := proc.FreeAddr()
+	if err != nil {
+		return err
+	}
+	botAddr, err := proc.FreeAddr()
+	if err != nil {
+		return err
+	}
+	sim, pcEnv, err := proc.Sandbox(bin, "--addr", pcAddr, "--customers", "40", "--rate-limit", "0")
+	if err != nil {
+		return err
+	}
+	defer proc.Stop(sim)
 
 	slack := fakeslack.New(fakeslack.Options{SigningSecret: "bench-signing-secret", Users: []fakeslack.User{{ID: "U0SALES", Name: "sales"}}})
 	if _, err := slack.Start(); err != nil {
@@ -82,7 +79,7 @@ func run(total, senders int, goal time.Duration) error {
 	if err := serve.Start(); err != nil {
 		return err
 	}
-	defer stop(serve)
+	defer proc.Stop(serve)
 	if err := waitHealthy("http://"+botAddr+"/healthz", 30*time.Second); err != nil {
 		return err
 	}
@@ -139,26 +136,6 @@ func run(total, senders int, goal time.Duration) error {
 	return nil
 }
 
-func freeAddr() string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		panic(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
-func stop(cmd *exec.Cmd) {
-	_ = cmd.Process.Signal(syscall.SIGTERM)
-	done := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(10 * time.Second):
-		_ = cmd.Process.Kill()
-	}
-}
-
 func waitHealthy(url string, within time.Duration) error {
 	deadline := time.Now().Add(within)
 	for time.Now().Before(deadline) {
@@ -171,22 +148,4 @@ func waitHealthy(url string, within time.Duration) error {
 		time.Sleep(100 * time.Millisecond)
 	}
 	return fmt.Errorf("%s never became healthy", url)
-}
-
-func readExports(out interface{ Read([]byte) (int, error) }) ([]string, error) {
-	sc := bufio.NewScanner(out)
-	var env []string
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "export "); ok {
-			env = append(env, v)
-			if strings.HasPrefix(v, "PC_REFRESH_TOKEN=") {
-				go func() {
-					for sc.Scan() {
-					}
-				}()
-				return env, nil
-			}
-		}
-	}
-	return nil, errors.New("the sandbox printed no settings")
 }
