@@ -38,15 +38,11 @@ func main() {
 }
 
 func run(customers, rpm int, latency time.Duration, runs int, slack float64, maxRSS int) error {
-	dir, err := os.MkdirTemp("", "kaizalabot-bench")
+	bin, _, cleanup, err := proc.Binary()
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(dir)
-	bin, err := proc.Build(dir)
-	if err != nil {
-		return err
-	}
+	defer cleanup()
 	addr, err := proc.FreeAddr()
 	if err != nil {
 		return err

@@ -36,15 +36,11 @@ func main() {
 }
 
 func run(total, senders int, goal time.Duration) error {
-	dir, err := os.MkdirTemp("", "kaizalabot-bench")
+	bin, dir, cleanup, err := proc.Binary()
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(dir)
-	bin, err := proc.Build(dir)
-	if err != nil {
-		return err
-	}
+	defer cleanup()
 	pcAddr, err := proc.FreeAddr()
 	if err != nil {
 		return err

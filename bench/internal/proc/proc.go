@@ -16,8 +16,22 @@ import (
 	"time"
 )
 
-// Build builds kaizalabot from the current directory into dir.
-func Build(dir string) (string, error) {
+// Binary builds kaizalabot from the current directory into a new temporary
+// directory; cleanup removes it.
+func Binary() (bin, dir string, cleanup func(), err error) {
+	dir, err = os.MkdirTemp("", "kaizalabot-bench")
+	if err != nil {
+		return "", "", nil, err
+	}
+	cleanup = func() { os.RemoveAll(dir) }
+	if bin, err = build(dir); err != nil {
+		cleanup()
+		return "", "", nil, err
+	}
+	return bin, dir, cleanup, nil
+}
+
+func build(dir string) (string, error) {
 	bin := filepath.Join(dir, "kaizalabot")
 	cmd := exec.Command("go", "build", "-o", bin, ".")
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
