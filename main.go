@@ -30,8 +30,10 @@ func commands() []command {
 	return []command{
 		{"scan", "list expiring Kaizala Pro subscriptions across all customers", runScan},
 		{"serve", "run the Slack bot", runServe},
+		{"demo", "run the whole product locally: sandbox, bot and a Slack console in the browser", runDemo},
 		{"pcsim", "run the offline Partner Center sandbox", runPCSim},
 		{"audit", "export or verify the audit history", runAudit},
+		{"healthcheck", "ask a running serve for /healthz (for container health checks)", runHealthcheck},
 		{"help", "show this help", nil},
 	}
 }
@@ -72,7 +74,7 @@ Usage: kaizalabot <command> [flags]
 Commands:
 `)
 	for _, c := range commands() {
-		fmt.Fprintf(w, "  %-7s %s\n", c.name, c.summary)
+		fmt.Fprintf(w, "  %-11s %s\n", c.name, c.summary)
 	}
 	fmt.Fprint(w, `
 Run "kaizalabot <command> -h" for a command's flags and settings.

@@ -1,0 +1,181 @@
+package console
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"net/http"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/kaizalabot/kaizalabot/fakeslack"
+)
+
+// commandRequest is POST /api/command: type the slash command with Text as
+// User in Channel.
+type commandRequest struct {
+	User    string `json:"user"`
+	Channel string `json:"channel"`
+	Text    string `json:"text"` // what follows the command, e.g. "plan <subscription> STANDARDPACK"
+}
+
+// clickRequest is POST /api/click: click the element ActionID of the message
+// TS as User, with Selections (action_id -> option value) chosen in the
+// message's selects beforehand.
+type clickRequest struct {
+	User       string            `json:"user"`
+	Channel    string            `json:"channel"`
+	TS         string            `json:"ts"`
+	ActionID   string            `json:"actionId"`
+	Selections map[string]string `json:"selections"`
+}
+
+// driveResult is how the bot answered a command or a click. What it says
+// back arrives through the fake Slack (an ephemeral, an update, a reply).
+type driveResult struct {
+	Status    int   `json:"status"`    // the bot's HTTP status
+	LatencyMS int64 `json:"latencyMs"` // from sending to reading its whole answer
+}
+
+func (c *console) serveCommand(w http.ResponseWriter, r *http.Request) {
+	var req commandRequest
+	if err := decodeJSON(w, r, &req); err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	if err := c.checkActor(req.User, req.Channel); err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), driveTimeout)
+	defer cancel()
+	reply, err := c.slack.Command(ctx, req.User, req.Channel, req.Text)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "sending the command: "+err.Error())
+		return
+	}
+	writeJSON(w, http.StatusOK, driveResult{Status: reply.Status, LatencyMS: reply.Latency.Milliseconds()})
+}
+
+func (c *console) serveClick(w http.ResponseWriter, r *http.Request) {
+	var req clickRequest
+	if err := decodeJSON(w, r, &req); err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	if err := c.checkActor(req.User, req.Channel); err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	if req.TS == "" || req.ActionID == "" {
+		writeError(w, http.StatusBadRequest, "a click needs the message's ts and the element's actionId")
+		return
+	}
+	msg, found := c.slack.Message(req.Channel, req.TS)
+	switch {
+	case !found:
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("no message %s in channel %s: it may have been deleted", req.TS, req.Channel))
+		return
+	case msg.Ephemeral && msg.For != req.User:
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("message %s is only visible to %s", req.TS, msg.For))
+		return
+	}
+	var opts []fakeslack.ClickOption
+	for _, actionID := range slices.Sorted(maps.Keys(req.Selections)) {
+		opts = append(opts, fakeslack.Select(actionID, req.Selections[actionID]))
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), driveTimeout)
+	defer cancel()
+	reply, err := c.slack.Click(ctx, req.User, msg, req.ActionID, opts...)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "clicking "+strconv.Quote(req.ActionID)+": "+err.Error())
+		return
+	}
+	writeJSON(w, http.StatusOK, driveResult{Status: reply.Status, LatencyMS: reply.Latency.Milliseconds()})
+}
+
+// checkActor refuses a user who is not a persona and a channel not in the sidebar.
+func (c *console) checkActor(user, channel string) error {
+	if _, known := c.persona[user]; !known {
+		return fmt.Errorf("unknown user %q: use one of the personas (%s)", user, c.personaIDs())
+	}
+	if _, known := c.channel[channel]; !known {
+		return fmt.Errorf("unknown channel %q: use one of the console's channels", channel)
+	}
+	return nil
+}
+
+// serveEvents streams a "changed" event for every change to the fake
+// Slack, until the visitor goes away. The page then reads /api/state again.
+func (c *console) serveEvents(w http.ResponseWriter, r *http.Request) {
+	changes, stop := c.slack.Subscribe()
+	defer stop()
+	rc := http.NewResponseController(w)
+	// The stream lives as long as the page; a server-wide write timeout
+	// must not cut it. Not every ResponseWriter supports deadlines.
+	_ = rc.SetWriteDeadline(time.Time{})
+	h := w.Header()
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusOK)
+	// A first comment tells the page at once that the stream is up.
+	if _, err := io.WriteString(w, ": connected\n\n"); err != nil || rc.Flush() != nil {
+		return
+	}
+	ticker := time.NewTicker(heartbeat)
+	defer ticker.Stop()
+	for {
+		var frame string
+		select {
+		case <-r.Context().Done():
+			return
+		case change, open := <-changes:
+			if !open {
+				return
+			}
+			data, _ := json.Marshal(map[string]string{"kind": change.Kind, "channel": change.Message.Channel}) // strings always marshal
+			frame = "event: changed\ndata: " + string(data) + "\n\n"
+		case <-ticker.C:
+			frame = ": heartbeat\n\n"
+		}
+		if _, err := io.WriteString(w, frame); err != nil || rc.Flush() != nil {
+			return
+		}
+	}
+}
+
+// decodeJSON reads exactly one JSON object of at most maxRequestBytes into v,
+// refusing fields v does not have; its error is meant for the caller.
+func decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxRequestBytes))
+	dec.DisallowUnknownFields()
+	err := dec.Decode(v)
+	if err == nil && dec.Decode(&struct{}{}) != io.EOF {
+		err = errors.New("more than one JSON value")
+	}
+	var tooBig *http.MaxBytesError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &tooBig):
+		return fmt.Errorf("the request body is larger than %d KiB", maxRequestBytes>>10)
+	case errors.Is(err, io.EOF):
+		return errors.New("the request body is empty: send a JSON object")
+	}
+	return fmt.Errorf("the request body is not the JSON object expected: %w", err)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v) // the visitor went away; nothing to do
+}
+
+// writeError answers {"error": message}.
+func writeError(w http.ResponseWriter, status int, message string) {
+	writeJSON(w, status, map[string]string{"error": message})
+}
