@@ -5,13 +5,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/kaizalabot/kaizalabot/internal/browsertest"
 
 	"github.com/kaizalabot/kaizalabot/fakeslack"
 	"github.com/kaizalabot/kaizalabot/slackview"
@@ -24,7 +25,7 @@ import (
 //
 // With KAIZALABOT_SCREENSHOT=1 it saves the console as docs/console.png.
 func TestDemoInTheBrowser(t *testing.T) {
-	chromium := findChromium(t)
+	chromium := browsertest.Find(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 
@@ -34,7 +35,7 @@ func TestDemoInTheBrowser(t *testing.T) {
 	}
 	t.Cleanup(d.Close) // after the browser is gone (cleanups run last first), so no event stream holds it up
 
-	browser := newBrowser(t, ctx, chromium)
+	browser := browsertest.New(t, ctx, chromium)
 	step := func(what string, actions ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
 		if err := chromedp.Do(browser, actions...); err != nil {
@@ -91,52 +92,6 @@ func TestDemoInTheBrowser(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-}
-
-// findChromium returns a Chromium or Chrome to drive; without one the test
-// is skipped, except in CI, where a missing browser is a failure.
-func findChromium(t *testing.T) string {
-	t.Helper()
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "google-chrome-stable"} {
-		if path, err := exec.LookPath(name); err == nil {
-			return path
-		}
-	}
-	for _, path := range []string{"/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"} {
-		if _, err := os.Stat(path); err == nil {
-			return path
-		}
-	}
-	const why = "no Chromium found (looked for chromium, chromium-browser, google-chrome): install one to run the browser test"
-	if os.Getenv("CI") != "" {
-		t.Fatal(why)
-	}
-	t.Skip(why)
-	return ""
-}
-
-// newBrowser starts a headless Chromium with a fresh profile that talks to
-// nothing but the demo, and stops it when the test ends.
-func newBrowser(t *testing.T, ctx context.Context, path string) context.Context {
-	t.Helper()
-	profile := t.TempDir() // removed after the browser has exited: cleanups run last first
-	allocator, cancelAllocator := chromedp.NewExecAllocator(ctx,
-		chromedp.ExecPath(path),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(profile),
-		chromedp.WindowSize(1400, 900),
-	)
-	t.Cleanup(cancelAllocator)
-	browser, cancelBrowser := chromedp.NewContext(allocator)
-	t.Cleanup(cancelBrowser)
-	return browser
 }
 
 // expiringSubscription is the subscription of an alert that has not yet

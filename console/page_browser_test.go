@@ -4,13 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/kaizalabot/kaizalabot/internal/browsertest"
 )
 
 // hostileBlocks is a message that tries everything: every block type the
@@ -35,13 +35,13 @@ const hostileBlocks = `[
 ]`
 
 func TestThePageRendersAndDrivesSafely(t *testing.T) {
-	chromium := findChromium(t)
+	chromium := browsertest.Find(t)
 	f := newFixture(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	msg := post(t, f.slack, alerts, "fallback text", map[string]any{"blocks": json.RawMessage(hostileBlocks)})
 	post(t, f.slack, alerts, "<script>window.pwned=3</script> plain *text* message", nil)
-	browser := newBrowser(t, ctx, chromium)
+	browser := browsertest.New(t, ctx, chromium)
 
 	do := func(t *testing.T, what string, actions ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
@@ -199,45 +199,4 @@ func waitClick(t *testing.T, bot *recordingBot, n int) clickPayload {
 	}
 	t.Fatalf("the bot never received click %d", n)
 	return clickPayload{}
-}
-
-// findChromium returns a Chromium or Chrome to drive; without one the test
-// is skipped, except in CI, where a missing browser is a failure.
-func findChromium(t *testing.T) string {
-	t.Helper()
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "google-chrome-stable"} {
-		if path, err := exec.LookPath(name); err == nil {
-			return path
-		}
-	}
-	const why = "no Chromium found (looked for chromium, chromium-browser, google-chrome): install one to run the browser tests"
-	if os.Getenv("CI") != "" {
-		t.Fatal(why)
-	}
-	t.Skip(why)
-	return ""
-}
-
-// newBrowser starts a headless Chromium with a fresh profile and stops it
-// when the test ends.
-func newBrowser(t *testing.T, ctx context.Context, path string) context.Context {
-	t.Helper()
-	profile := t.TempDir() // removed after the browser has exited: cleanups run last first
-	allocator, cancelAllocator := chromedp.NewExecAllocator(ctx,
-		chromedp.ExecPath(path),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(profile),
-		chromedp.WindowSize(1400, 900),
-	)
-	t.Cleanup(cancelAllocator)
-	browser, cancelBrowser := chromedp.NewContext(allocator)
-	t.Cleanup(cancelBrowser)
-	return browser
 }
