@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/kaizalabot/kaizalabot/bot"
+	"github.com/kaizalabot/kaizalabot/internal/pctest"
 	"github.com/kaizalabot/kaizalabot/pcclient"
 	"github.com/kaizalabot/kaizalabot/pcsim"
 	"github.com/kaizalabot/kaizalabot/storage"
@@ -90,12 +91,7 @@ func newHarness(t *testing.T, o harnessOptions) *harness {
 }
 
 func newSandboxClient(t *testing.T, url string, mutate func(*pcclient.Config)) *pcclient.Client {
-	tc := pcclient.TokenConfig{TokenURL: url + "/partner/oauth2/token", ClientID: "sandbox-client", ClientSecret: "sandbox-secret", RefreshToken: "sandbox-refresh-token"}
-	cfg := pcclient.Config{BaseURL: url, TokenSource: tc.TokenSource(), MaxAttempts: 10, MinBackoff: 10 * time.Millisecond, MaxBackoff: 200 * time.Millisecond, AttemptTimeout: 10 * time.Second}
-	if mutate != nil {
-		mutate(&cfg)
-	}
-	c, err := pcclient.New(cfg)
+	c, err := pctest.Client(url, true, mutate)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/kaizalabot/kaizalabot/bot"
+	"github.com/kaizalabot/kaizalabot/internal/pctest"
 	"github.com/kaizalabot/kaizalabot/pcclient"
 	"github.com/kaizalabot/kaizalabot/pcsim"
 	"github.com/kaizalabot/kaizalabot/storage"
@@ -33,8 +34,7 @@ func runEngineChild(pcURL, dbPath string) int {
 		return 1
 	}
 	defer db.Close()
-	tc := pcclient.TokenConfig{TokenURL: pcURL + "/partner/oauth2/token", ClientID: "sandbox-client", ClientSecret: "sandbox-secret", RefreshToken: "sandbox-refresh-token"}
-	client, err := pcclient.New(pcclient.Config{BaseURL: pcURL, TokenSource: tc.TokenSource(), MaxAttempts: 20, MinBackoff: 20 * time.Millisecond, MaxBackoff: 500 * time.Millisecond, AttemptTimeout: 10 * time.Second})
+	client, err := pctest.Client(pcURL, true, func(c *pcclient.Config) { c.MaxAttempts, c.MaxBackoff = 20, 500*time.Millisecond })
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "child:", err)
 		return 1

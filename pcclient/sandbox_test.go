@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/kaizalabot/kaizalabot/bot"
+	"github.com/kaizalabot/kaizalabot/internal/pctest"
 	"github.com/kaizalabot/kaizalabot/pcclient"
 	"github.com/kaizalabot/kaizalabot/pcsim"
 )
@@ -39,15 +40,7 @@ func startSandbox(t *testing.T, mutate func(*pcsim.Options)) (*pcsim.Server, str
 
 func newClient(t *testing.T, base string, appUser bool, mutate func(*pcclient.Config)) *pcclient.Client {
 	t.Helper()
-	tc := pcclient.TokenConfig{TokenURL: base + "/partner/oauth2/token", ClientID: "sandbox-client", ClientSecret: "sandbox-secret"}
-	if appUser {
-		tc.RefreshToken = "sandbox-refresh-token"
-	}
-	cfg := pcclient.Config{BaseURL: base, TokenSource: tc.TokenSource(), MinBackoff: 10 * time.Millisecond, MaxBackoff: 100 * time.Millisecond, AttemptTimeout: 5 * time.Second}
-	if mutate != nil {
-		mutate(&cfg)
-	}
-	c, err := pcclient.New(cfg)
+	c, err := pctest.Client(base, appUser, mutate)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/kaizalabot/kaizalabot/bot"
+	"github.com/kaizalabot/kaizalabot/internal/pctest"
 	"github.com/kaizalabot/kaizalabot/pcclient"
 	"github.com/kaizalabot/kaizalabot/pcsim"
 	"github.com/kaizalabot/kaizalabot/storage"
@@ -44,8 +45,7 @@ func run(users, rpm int, latency time.Duration, concurrency int, slack float64) 
 	}
 	srv := httptest.NewServer(sim)
 	defer srv.Close()
-	tc := pcclient.TokenConfig{TokenURL: srv.URL + "/partner/oauth2/token", ClientID: "sandbox-client", ClientSecret: "sandbox-secret", RefreshToken: "sandbox-refresh-token"}
-	client, err := pcclient.New(pcclient.Config{BaseURL: srv.URL, TokenSource: tc.TokenSource(), RequestsPerMinute: rpm})
+	client, err := pctest.Client(srv.URL, true, func(c *pcclient.Config) { c.RequestsPerMinute = rpm })
 	if err != nil {
 		return err
 	}
@@ -118,8 +118,7 @@ func world(users, rpm int, latency time.Duration) (*pcsim.Server, string, error)
 		opts.RateLimit, opts.Latency, opts.ProvisioningDelay = rpm, latency, 200*time.Millisecond
 		sim := pcsim.New(opts)
 		srv := httptest.NewServer(sim)
-		tc := pcclient.TokenConfig{TokenURL: srv.URL + "/p/oauth2/token", ClientID: "sandbox-client", ClientSecret: "sandbox-secret"}
-		client, err := pcclient.New(pcclient.Config{BaseURL: srv.URL, TokenSource: tc.TokenSource()})
+		client, err := pctest.Client(srv.URL, false, nil)
 		if err != nil {
 			srv.Close()
 			return nil, "", err
