@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"net"
+	"net/http"
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
@@ -42,6 +43,9 @@ type stack struct {
 	cfg    config.Serve
 	logs   *syncBuffer
 	report *bot.ScanReport
+
+	mu      sync.Mutex
+	bearers map[string]bool // access tokens seen by the sandbox
 }
 
 type syncBuffer struct {
@@ -66,8 +70,16 @@ func newStack(t *testing.T) *stack {
 	opts := pcsim.DefaultOptions()
 	opts.Customers, opts.RateLimit, opts.ProvisioningDelay = 30, 0, 200*time.Millisecond
 	opts.ClientSecret = testPCSecret
-	st := &stack{t: t, sim: pcsim.New(opts), logs: &syncBuffer{}}
-	pcSrv := httptest.NewServer(st.sim)
+	st := &stack{t: t, sim: pcsim.New(opts), logs: &syncBuffer{}, bearers: map[string]bool{}}
+	// Remember every access token the bot uses, to prove none is logged.
+	pcSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok {
+			st.mu.Lock()
+			st.bearers[token] = true
+			st.mu.Unlock()
+		}
+		st.sim.ServeHTTP(w, r)
+	}))
 	t.Cleanup(pcSrv.Close)
 
 	st.slack = fakeslack.New(fakeslack.Options{
@@ -314,6 +326,23 @@ func (st *stack) assertNoSecretLogged() {
 	}
 	if strings.Contains(logs, "Bearer ") {
 		st.t.Error("the log contains a bearer token")
+	}
+	st.mu.Lock()
+	secrets := []string{}
+	for token := range st.bearers {
+		secrets = append(secrets, token)
+	}
+	st.mu.Unlock()
+	if len(secrets) == 0 {
+		st.t.Error("the sandbox saw no access token; the check proves nothing")
+	}
+	if rotated, ok, _ := st.srv.db.Setting(context.Background(), settingRefreshToken); ok {
+		secrets = append(secrets, rotated)
+	}
+	for _, secret := range secrets {
+		if strings.Contains(logs, secret) {
+			st.t.Error("the log contains an access or rotated refresh token")
+		}
 	}
 }
 
