@@ -86,6 +86,13 @@ func (h *Handler) verified(w http.ResponseWriter, r *http.Request) ([]byte, bool
 		http.Error(w, "cannot read the request body", http.StatusBadRequest)
 		return nil, false
 	}
+	if h.SigningSecret == "" {
+		// Socket Mode needs no signing secret; without one, nothing that
+		// arrives over HTTP can be verified (an empty key would let anyone
+		// sign), so the Slack routes refuse everything.
+		http.Error(w, "Slack requests are not accepted over HTTP here (Socket Mode)", http.StatusUnauthorized)
+		return nil, false
+	}
 	if err := Verify(r.Header, body, h.SigningSecret, h.now()); err != nil {
 		h.log().WithError(err).WithField("path", r.URL.Path).Warn("refused a request not signed by Slack")
 		http.Error(w, "invalid Slack signature", http.StatusUnauthorized)

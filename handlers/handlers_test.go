@@ -112,3 +112,19 @@ func TestSocketModeDispatchesToTheSameBot(t *testing.T) {
 		t.Errorf("commands %+v, clicks %+v", b.commands, b.clicks)
 	}
 }
+
+func TestWithoutASigningSecretNothingIsAcceptedOverHTTP(t *testing.T) {
+	b := &recordingBot{}
+	h := (&Handler{Bot: b, Log: logrus.New()}).Routes()
+	body := url.Values{"command": {"/kaizala"}, "text": {"help"}, "user_id": {"U1"}}.Encode()
+	now := time.Now()
+	req := httptest.NewRequest(http.MethodPost, "/slack/commands", strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("X-Slack-Request-Timestamp", strconv.FormatInt(now.Unix(), 10))
+	req.Header.Set("X-Slack-Signature", fakeslack.Sign("", now, []byte(body))) // signed with the empty key
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	if rec.Code != http.StatusUnauthorized || len(b.commands) != 0 {
+		t.Errorf("HTTP %d, commands %d: a request signed with an empty key must be refused", rec.Code, len(b.commands))
+	}
+}
