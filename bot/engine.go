@@ -118,17 +118,8 @@ func (e *Engine) Plan(ctx context.Context, req PlanRequest) (*Migration, string,
 	if refusal != "" {
 		return nil, refusal + " See /kaizala targets.", nil
 	}
-	open, err := e.Store.ListMigrations(ctx, MigrationFilter{SubscriptionID: tracked.Subscription.ID})
-	if err != nil {
-		return nil, "", err
-	}
-	for _, m := range open {
-		if !m.State.Final() {
-			return nil, fmt.Sprintf("Migration %s for this subscription is already %s; see /kaizala status %s.", m.ID, humanState(m.State), m.ID), nil
-		}
-		if m.State == StateDone {
-			return nil, fmt.Sprintf("Subscription %s was already migrated by %s.", tracked.Subscription.ID, m.ID), nil
-		}
+	if refusal, err := e.alreadyMigrating(ctx, tracked.Subscription.ID); refusal != "" || err != nil {
+		return nil, refusal, err
 	}
 	plan, refusal, err := e.buildPlan(ctx, tracked, retired, target, req.Seats)
 	if err != nil || refusal != "" {
@@ -149,11 +140,36 @@ func (e *Engine) Plan(ctx context.Context, req PlanRequest) (*Migration, string,
 		"cannotMove": len(plan.CannotMove), "freeTargetSeats": plan.FreeTargetSeats, "planHash": m.PlanHash,
 		"customerDomain": plan.CustomerDomain,
 	}))
+	if errors.Is(err, ErrConflict) {
+		// Someone else's plan for this subscription was stored while this
+		// one was being worked out: the store allows one at a time.
+		if refusal, lerr := e.alreadyMigrating(ctx, tracked.Subscription.ID); refusal != "" || lerr != nil {
+			return nil, refusal, lerr
+		}
+	}
 	if err != nil {
 		return nil, "", err
 	}
 	e.publish(Event{Kind: EventPlanned, Migration: *m, Actor: req.Requester})
 	return m, "", nil
+}
+
+// alreadyMigrating refuses a new plan for a subscription that has a
+// migration other than a rejected one.
+func (e *Engine) alreadyMigrating(ctx context.Context, subscriptionID string) (string, error) {
+	ms, err := e.Store.ListMigrations(ctx, MigrationFilter{SubscriptionID: subscriptionID})
+	if err != nil {
+		return "", err
+	}
+	for _, m := range ms {
+		switch {
+		case m.State == StateDone:
+			return fmt.Sprintf("Subscription %s was already migrated by %s.", subscriptionID, m.ID), nil
+		case m.State != StateRejected:
+			return fmt.Sprintf("Migration %s for this subscription is already %s; see /kaizala status %s.", m.ID, humanState(m.State), m.ID), nil
+		}
+	}
+	return "", nil
 }
 
 // Approve records actor's approval of the migration's current plan and

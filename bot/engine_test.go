@@ -292,3 +292,35 @@ func TestSeatsThatNeverArriveFailClearlyAndRetryFinishes(t *testing.T) {
 		t.Errorf("state %s (%s), orders %d", done.State, done.Error, h.sim.Stats().OrdersCreated)
 	}
 }
+
+func TestTwoPlansAtOnceForOneSubscriptionMakeOne(t *testing.T) {
+	h := newHarness(t, harnessOptions{})
+	f := h.expiring(false)
+	type result struct {
+		m       *bot.Migration
+		refusal string
+		err     error
+	}
+	results := make(chan result, 4)
+	for _, who := range []bot.Actor{sales, other, boss, lead} {
+		go func() {
+			m, refusal, err := h.engine.Plan(context.Background(), bot.PlanRequest{SubscriptionID: f.Subscription.ID, Target: "STANDARDPACK", Requester: who})
+			results <- result{m, refusal, err}
+		}()
+	}
+	planned := 0
+	for range 4 {
+		r := <-results
+		switch {
+		case r.err != nil:
+			t.Errorf("plan: %v", r.err)
+		case r.m != nil:
+			planned++
+		case !strings.Contains(r.refusal, "already pending approval"):
+			t.Errorf("refusal %q", r.refusal)
+		}
+	}
+	if planned != 1 {
+		t.Errorf("%d plans for one subscription; want exactly 1", planned)
+	}
+}

@@ -38,6 +38,9 @@ func (db *DB) CreateMigration(ctx context.Context, m *bot.Migration, audit ...bo
 		if isConstraint(err, sqlite3.ErrConstraintPrimaryKey) {
 			return fmt.Errorf("migration id %s is taken: %w", m.ID, bot.ErrConflict)
 		}
+		if isConstraint(err, sqlite3.ErrConstraintUnique) {
+			return fmt.Errorf("subscription %s already has a migration: %w", m.SubscriptionID, bot.ErrConflict)
+		}
 		if err != nil {
 			return err
 		}

@@ -155,6 +155,12 @@ func TestListMigrations(t *testing.T) {
 		if err := db.CreateMigration(ctx, mg); err != nil {
 			t.Fatal(err)
 		}
+		if m.id == "M1" { // rejected, so SUB-1 may get another (M4)
+			mg.State = bot.StateRejected
+			if err := db.SaveMigration(ctx, mg); err != nil {
+				t.Fatal(err)
+			}
+		}
 	}
 	for id, s := range map[string]bot.State{"M2": bot.StateBuying, "M3": bot.StateDone, "M4": bot.StateMovingUsers} {
 		m, _ := db.GetMigration(ctx, id)
@@ -296,5 +302,26 @@ func TestStepsAndMovesUpsert(t *testing.T) {
 	}
 	if n := auditRows(t, db); n != 4 {
 		t.Errorf("%d audit rows, want the 4 saved with the steps", n)
+	}
+}
+
+func TestOneMigrationPerSubscriptionUnlessRejected(t *testing.T) {
+	ctx := context.Background()
+	db, _ := openTest(t, Options{})
+	first := testMigration("M1")
+	if err := db.CreateMigration(ctx, first); err != nil {
+		t.Fatal(err)
+	}
+	second := testMigration("M2")
+	second.SubscriptionID = strings.ToLower(first.SubscriptionID) // ids match in any case
+	if err := db.CreateMigration(ctx, second); !errors.Is(err, bot.ErrConflict) {
+		t.Fatalf("a second open migration of one subscription: %v, want ErrConflict", err)
+	}
+	first.State = bot.StateRejected
+	if err := db.SaveMigration(ctx, first); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.CreateMigration(ctx, second); err != nil {
+		t.Errorf("after a rejection a new migration is allowed: %v", err)
 	}
 }
