@@ -20,6 +20,7 @@ import (
 	"github.com/kaizalabot/kaizalabot/console"
 	"github.com/kaizalabot/kaizalabot/fakeslack"
 	"github.com/kaizalabot/kaizalabot/pcsim"
+	"github.com/kaizalabot/kaizalabot/storage"
 )
 
 const demoHelp = `Usage: kaizalabot demo [--addr 127.0.0.1:8080] [--db PATH] [--reset]
@@ -120,6 +121,18 @@ func startDemo(ctx context.Context, opts demoOptions) (*demo, error) {
 				return nil, fmt.Errorf("--reset: %w", err)
 			}
 		}
+	}
+	// The console's Slack is new each run: the bot must forget where it
+	// posted before, so the first scan alerts again (the migrations and
+	// the audit history stay).
+	db, err := storage.Open(ctx, opts.DB, storage.Options{})
+	if err != nil {
+		return nil, fmt.Errorf("--db %s: %w", opts.DB, err)
+	}
+	err = db.ForgetSlackMessages(ctx)
+	db.Close()
+	if err != nil {
+		return nil, err
 	}
 	consoleLn, err := net.Listen("tcp", opts.Addr)
 	if err != nil {

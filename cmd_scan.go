@@ -75,7 +75,7 @@ func runScan(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 
 	log := newLogger(stderr, *verbose)
-	client, err := newPartnerCenterClient(pc, log, nil, nil)
+	client, err := newPartnerCenterClient(pc, log, nil, nil, "")
 	if err != nil {
 		fmt.Fprintf(stderr, "kaizalabot scan: %v\n", err)
 		return exitConfig
@@ -187,7 +187,7 @@ func oneLine(s string) string {
 
 // newPartnerCenterClient wires the client from the PC_* settings. onCall
 // and onRotate may be nil.
-func newPartnerCenterClient(pc config.PartnerCenter, log *logrus.Logger, onCall func(pcclient.CallInfo), onRotate func(string)) (*pcclient.Client, error) {
+func newPartnerCenterClient(pc config.PartnerCenter, log *logrus.Logger, onCall func(pcclient.CallInfo), onRotate func(string), fallbackRefresh string) (*pcclient.Client, error) {
 	if onRotate == nil {
 		onRotate = func(string) {
 			log.Debug("Partner Center rotated the refresh token; scan does not store it (the old one stays valid)")
@@ -195,7 +195,7 @@ func newPartnerCenterClient(pc config.PartnerCenter, log *logrus.Logger, onCall 
 	}
 	tokens := pcclient.TokenConfig{
 		TokenURL: pc.TokenURL, ClientID: pc.ClientID, ClientSecret: pc.ClientSecret, RefreshToken: pc.RefreshToken,
-		OnRefreshTokenRotated: onRotate,
+		FallbackRefreshToken: fallbackRefresh, OnRefreshTokenRotated: onRotate,
 	}
 	return pcclient.New(pcclient.Config{
 		BaseURL:           pc.APIURL,

@@ -142,7 +142,8 @@ func startServer(parent context.Context, cfg config.Serve, log *logrus.Logger, l
 				app.ThrottledByPartnerCenter()
 			}
 		},
-		func(rt string) { storeRefreshToken(ctx, db, cfg.PartnerCenter.RefreshToken, rt, log) })
+		func(rt string) { storeRefreshToken(ctx, db, cfg.PartnerCenter.RefreshToken, rt, log) },
+		cfg.PartnerCenter.RefreshToken)
 	if err != nil {
 		return closeDB(err)
 	}

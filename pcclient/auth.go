@@ -38,6 +38,10 @@ type TokenConfig struct {
 	ClientID     string
 	ClientSecret string
 	RefreshToken string
+	// FallbackRefreshToken is tried when Entra ID refuses RefreshToken: a
+	// rotated token kept from an earlier run may be revoked, or unknown to a
+	// restarted sandbox, while the configured one still works.
+	FallbackRefreshToken string
 	// OnRefreshTokenRotated receives each new refresh token Entra ID hands
 	// out, so the 90-day chain survives restarts. Store it; don't log it.
 	OnRefreshTokenRotated func(refreshToken string)
@@ -91,6 +95,12 @@ func (f *tokenFetcher) Token() (*oauth2.Token, error) {
 		cc.EndpointParams.Set("refresh_token", f.refresh)
 	}
 	tok, err := cc.Token(f.ctx)
+	var re *oauth2.RetrieveError
+	if fb := f.cfg.FallbackRefreshToken; err != nil && fb != "" && f.refresh != fb && errors.As(err, &re) && re.Response != nil && re.Response.StatusCode < 500 {
+		f.refresh = fb
+		cc.EndpointParams.Set("refresh_token", fb)
+		tok, err = cc.Token(f.ctx)
+	}
 	if err != nil {
 		return nil, err
 	}

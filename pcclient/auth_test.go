@@ -137,3 +137,16 @@ func TestTokenFailuresAreClassified(t *testing.T) {
 		}
 	})
 }
+
+func TestARefusedStoredRefreshTokenFallsBackToTheConfiguredOne(t *testing.T) {
+	f := newFakePC(t)
+	f.Mux.HandleFunc("GET /v1/customers/{id}", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, 200, `{"id":"c1"}`) })
+	// The fake accepts refresh tokens starting with testRefreshToken only.
+	c := f.newClient(t, TokenConfig{RefreshToken: "revoked-rotated-token", FallbackRefreshToken: testRefreshToken})
+	if _, err := c.GetCustomer(context.Background(), "c1"); err != nil {
+		t.Fatalf("want the fallback to work: %v", err)
+	}
+	if len(f.tokenForms) != 2 || f.tokenForms[0]["refresh_token"] != "revoked-rotated-token" || f.tokenForms[1]["refresh_token"] != testRefreshToken {
+		t.Errorf("token requests: %v", f.tokenForms)
+	}
+}

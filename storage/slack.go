@@ -145,3 +145,18 @@ func mustHaveUpdated(res sql.Result) error {
 	}
 	return err
 }
+
+// ForgetSlackMessages drops every record of where alerts and plans were
+// posted, so the next scan alerts afresh. The demo calls it at start: its
+// Slack is new each run, so old message references point nowhere. The
+// audit history and the migrations themselves are kept.
+func (db *DB) ForgetSlackMessages(ctx context.Context) error {
+	return db.inTx(ctx, func(tx *sql.Tx) error {
+		for _, table := range []string{"alerts", "migration_messages"} {
+			if _, err := tx.ExecContext(ctx, "DELETE FROM "+table); err != nil {
+				return fmt.Errorf("forgetting %s: %w", table, err)
+			}
+		}
+		return nil
+	})
+}

@@ -115,3 +115,17 @@ func TestDigests(t *testing.T) {
 		t.Errorf("last digest = %v, %v, %v; want the latest time", at, ok, err)
 	}
 }
+
+func TestForgetSlackMessages(t *testing.T) {
+	ctx := context.Background()
+	db, _ := openTest(t, Options{})
+	if claimed, err := db.ClaimAlert(ctx, "SUB-1", "C1", 30); err != nil || !claimed {
+		t.Fatal(claimed, err)
+	}
+	if err := db.ForgetSlackMessages(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if claimed, err := db.ClaimAlert(ctx, "SUB-1", "C1", 30); err != nil || !claimed {
+		t.Errorf("after forgetting, the alert can be claimed again: %v %v", claimed, err)
+	}
+}
