@@ -77,6 +77,9 @@ func TestStoryAlertsFollowTheMigrationAndTheDigest(t *testing.T) {
 	if err != nil || strings.Contains(render(updated), "kaizala_plan") {
 		t.Errorf("the alert should be updated to show the plan, without its button: %v\n%s", err, render(updated))
 	}
+	if strings.Contains(render(updated), "unknown") {
+		t.Errorf("the updated alert lost its users-assigned count:\n%s", render(updated))
+	}
 	if reply := st.command(salesID, "digest"); !strings.Contains(strings.ToLower(reply), "digest") {
 		t.Errorf("digest reply: %s", reply)
 	}

@@ -119,15 +119,17 @@ func (a *App) refreshAlerts(ctx context.Context, m *bot.Migration) error {
 	if tracked.Subscription.HasEnd() {
 		tracked.DaysLeft = bot.DaysLeft(tracked.Subscription.EndDate, a.Now(), a.Location)
 	}
+	// One view for all of the subscription's alerts (they differ only in
+	// the threshold), so users assigned is read once, not per alert.
+	view, err := a.alertView(ctx, *tracked, 0)
+	if err != nil {
+		return err
+	}
 	for _, al := range alerts {
 		if al.TS == "" {
 			continue
 		}
-		targets := []bot.Target(nil)
-		if r, ok := a.Catalog.RetiredFor(tracked.Subscription); ok {
-			targets = a.Catalog.TargetsFor(r)
-		}
-		view := slackview.AlertView{Tracked: *tracked, Threshold: al.Threshold, UsersAssigned: -1, Targets: targets, Migration: m, Now: a.Now(), Location: a.Location}
+		view.Threshold = al.Threshold
 		if err := a.update(ctx, al.Channel, al.TS, slackview.Alert(view)); err != nil {
 			a.Log.WithError(err).WithField("subscription", m.SubscriptionID).Warn("updating an alert failed")
 		}
