@@ -153,3 +153,42 @@ func actions(entries []bot.AuditEntry) []string {
 	}
 	return out
 }
+
+// crashyStore stops the process (cancels the engine) just after the first
+// user move is saved, the window in which a SIGKILL leaves only some of a
+// migration's moves in the journal.
+type crashyStore struct {
+	bot.Store
+	cancel func()
+	saved  int
+	mu     sync.Mutex
+}
+
+func (c *crashyStore) SaveUserMove(ctx context.Context, mv bot.UserMove, audit ...bot.AuditEntry) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.saved == 1 {
+		c.cancel()
+		return context.Canceled
+	}
+	c.saved++
+	return c.Store.SaveUserMove(ctx, mv, audit...)
+}
+
+func TestACrashWhileCreatingTheUserMovesStillMovesEveryone(t *testing.T) {
+	crashy := &crashyStore{}
+	h := newHarness(t, harnessOptions{engine: func(e *bot.Engine) { crashy.Store = e.Store; e.Store = crashy }})
+	crashy.cancel = h.cancel
+	f := h.expiring(false)
+	m := h.plan(f, "STANDARDPACK", 0)
+	if len(m.Plan.Move) < 2 {
+		t.Fatalf("the test needs a plan with at least two users, got %d", len(m.Plan.Move))
+	}
+	h.approve(m, boss)
+	h.engine.Wait()
+	if moves, _ := h.db.UserMoves(context.Background(), m.ID); len(moves) != 1 {
+		t.Fatalf("after the crash %d moves are journalled, want 1 (the crash should interrupt their creation)", len(moves))
+	}
+	h.restart()
+	h.checkFinishedOnce(m, f)
+}

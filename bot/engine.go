@@ -399,6 +399,9 @@ func (e *Engine) replan(ctx context.Context, m *Migration, actor Actor) (*Migrat
 	if err != nil || refusal != "" {
 		return m, refusal, err
 	}
+	if refusal, err := e.reopenForNewPlan(ctx, m, &plan); err != nil || refusal != "" {
+		return m, refusal, err
+	}
 	changes := m.Plan.Changes(plan)
 	m, err = e.update(ctx, m.ID, func(m *Migration) (bool, error) {
 		if m.State != StateNeedsApproval {
@@ -412,6 +415,50 @@ func (e *Engine) replan(ctx context.Context, m *Migration, actor Actor) (*Migrat
 	}
 	e.publish(Event{Kind: EventReplanned, Migration: *m, Actor: actor, Message: strings.Join(changes, "; ")})
 	return m, "", nil
+}
+
+// reopenForNewPlan prepares the journal of a migration that stopped midway
+// for a new plan: the steps after the purchase run again, so users the new
+// plan adds are moved too, and failed moves get another go. A migration buys
+// at most once: when its purchase is made, the new plan must make do with
+// the free seats (which include the ones bought), or the migration must be
+// rejected and planned afresh.
+func (e *Engine) reopenForNewPlan(ctx context.Context, m *Migration, plan *Plan) (string, error) {
+	steps, err := e.Store.Steps(ctx, m.ID)
+	if err != nil {
+		return "", err
+	}
+	var reopen []Step
+	for _, st := range steps {
+		switch {
+		case st.Name == StepBuy && st.State == StepDone:
+			if need := plan.SeatsNeeded(); need > plan.FreeTargetSeats {
+				// Sized by hand: a fresh plan would buy as many seats as the
+				// old subscription has, which were bought once already.
+				return fmt.Sprintf("Migration %s already bought its seats, and the %d users the new plan moves need %d %s seats where %d are free. "+
+					"kaizalabot buys once per migration: reject %s (/kaizala reject %s) and ask for the missing seats only with /kaizala plan %s %s %d",
+					m.ID, len(plan.Move), need, plan.Target.Name, plan.FreeTargetSeats, m.ID, m.ID, m.SubscriptionID, plan.Target.SkuPartNumber, need), nil
+			}
+			plan.Seats = 0
+		case st.Name == StepBuy && st.State == StepSkipped && plan.Seats > 0:
+			reopen = append(reopen, st) // nothing was bought, so buying now is the first purchase
+		case st.Name == StepWaitSeats || st.Name == StepMoveUsers || st.Name == StepVerify:
+			if st.State == StepDone || st.State == StepSkipped {
+				reopen = append(reopen, st)
+			}
+		}
+	}
+	for _, st := range reopen {
+		st.State, st.FinishedAt = StepPending, time.Time{}
+		if err := e.Store.SaveStep(ctx, st); err != nil {
+			return "", err
+		}
+	}
+	moves, err := e.Store.UserMoves(ctx, m.ID)
+	if err != nil {
+		return "", err
+	}
+	return "", e.resetFailedMoves(ctx, moves)
 }
 
 // Start resumes every unfinished migration in the background; they run

@@ -2,8 +2,10 @@ package bot_test
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -323,4 +325,103 @@ func TestTwoPlansAtOnceForOneSubscriptionMakeOne(t *testing.T) {
 	if planned != 1 {
 		t.Errorf("%d plans for one subscription; want exactly 1", planned)
 	}
+}
+
+// Someone is given Kaizala Pro after the users were moved: kaizalabot must not
+// suspend under them. With seats to spare a new approval adds them and moves
+// them without buying again; without, kaizalabot says how to buy only the
+// missing seat, since a migration buys once.
+func TestAUserGivenTheRetiredLicenceMidMigrationIsMovedAfterANewApproval(t *testing.T) {
+	for _, spare := range []int{2, 0} {
+		t.Run(fmt.Sprintf("%d spare seats", spare), func(t *testing.T) {
+			h := newHarness(t, harnessOptions{})
+			ctx := context.Background()
+			f := h.expiring(false)
+			first := h.plan(f, "STANDARDPACK", 0)
+			if _, refusal, err := h.engine.Reject(ctx, first.ID, boss, "sizing the purchase by hand"); err != nil || refusal != "" {
+				t.Fatalf("reject: %q %v", refusal, err)
+			}
+			m := h.plan(f, "STANDARDPACK", first.Plan.SeatsNeeded()+spare)
+			newcomer := h.userOutsidePlan(f, m)
+			var once sync.Once
+			h.events.hook = func(e bot.Event) {
+				if e.Kind == bot.EventUserMoved && e.Migration.ID == m.ID && e.Done == e.Total {
+					once.Do(func() {
+						_, err := h.client.UpdateLicenses(ctx, f.Customer.ID, newcomer.ID, pcclient.LicenseUpdate{LicensesToAssign: []pcclient.LicenseAssignment{{SkuID: kaizalaSku}}})
+						if err != nil {
+							t.Errorf("giving %s Kaizala Pro: %v", newcomer.UPN, err)
+						}
+					})
+				}
+			}
+			h.approve(m, boss)
+			stale := h.settle(m.ID)
+			if stale.State != bot.StateNeedsApproval || !strings.Contains(stale.Error, "not in the approved plan") {
+				t.Fatalf("state %s at %s: %s", stale.State, stale.FailedStep, stale.Error)
+			}
+			if old := h.subscription(f.Customer.ID, f.Subscription.ID); old.Status == "suspended" {
+				t.Fatal("suspended while a user still holds Kaizala Pro")
+			}
+			replanned, refusal, err := h.engine.Retry(ctx, m.ID, sales)
+			if err != nil {
+				t.Fatal(err)
+			}
+			wantOrders := int64(1)
+			if spare == 0 {
+				// No seat for the newcomer: buy exactly the missing one under a new plan.
+				suggested := fmt.Sprintf("/kaizala plan %s STANDARDPACK 1", f.Subscription.ID)
+				if !strings.Contains(refusal, "buys once per migration") || !strings.Contains(refusal, suggested) {
+					t.Fatalf("refusal %q should explain and suggest %q", refusal, suggested)
+				}
+				if _, refusal, err := h.engine.Reject(ctx, m.ID, sales, "buying the missing seat"); err != nil || refusal != "" {
+					t.Fatalf("reject: %q %v", refusal, err)
+				}
+				replanned = h.plan(f, "STANDARDPACK", 1)
+				if replanned.Plan.Seats != 1 {
+					t.Fatalf("the suggested plan buys %d seats, want 1", replanned.Plan.Seats)
+				}
+				wantOrders = 2
+			} else if refusal != "" || replanned.Plan.Seats != 0 {
+				t.Fatalf("replan: %q, seats %d (want none: the seats bought earlier are free)", refusal, replanned.Plan.Seats)
+			}
+			if len(replanned.Plan.Move) != 1 || !bot.SameID(replanned.Plan.Move[0].ID, newcomer.ID) {
+				t.Fatalf("the new plan should move only %s: %+v", newcomer.UPN, replanned.Plan.Move)
+			}
+			h.approve(replanned, boss)
+			if done := h.settle(replanned.ID); done.State != bot.StateDone {
+				t.Fatalf("state %s at %s: %s", done.State, done.FailedStep, done.Error)
+			}
+			for _, u := range append(slices.Clone(m.Plan.Move), bot.PlanUser{ID: newcomer.ID, UPN: newcomer.UPN}) {
+				if skus := h.skus(f.Customer.ID, u.ID); !slices.Contains(skus, e1Sku) || slices.Contains(skus, kaizalaSku) {
+					t.Errorf("%s holds %v", u.UPN, skus)
+				}
+			}
+			if got := h.sim.Stats().OrdersCreated; got != wantOrders {
+				t.Errorf("orders created = %d, want %d", got, wantOrders)
+			}
+			if old := h.subscription(f.Customer.ID, f.Subscription.ID); old.Status != "suspended" {
+				t.Errorf("old subscription is %s", old.Status)
+			}
+		})
+	}
+}
+
+// userOutsidePlan returns a licensable user of f's customer whom m does not move.
+func (h *harness) userOutsidePlan(f bot.Finding, m *bot.Migration) bot.User {
+	h.t.Helper()
+	users, err := h.pc.ListUsers(context.Background(), f.Customer.ID)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	inPlan := map[string]bool{}
+	for _, u := range append(slices.Clone(m.Plan.Move), m.Plan.CannotMove...) {
+		inPlan[strings.ToLower(u.ID)] = true
+	}
+	for _, u := range users {
+		if !inPlan[strings.ToLower(u.ID)] && u.UsageLocation != "" {
+			return u
+		}
+	}
+	h.t.Fatal("the customer has no user outside the plan to give Kaizala Pro to")
+	return bot.User{}
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -97,9 +98,15 @@ func (e *Engine) checkWorld(ctx context.Context, m *Migration, step StepName) er
 	if err != nil {
 		return err
 	}
+	// Only moves of the plan's users count: after a new plan, moves made
+	// under the earlier one are of users who no longer hold the licence.
+	inPlan := map[string]bool{}
+	for _, u := range append(slices.Clone(p.Move), p.CannotMove...) {
+		inPlan[strings.ToLower(u.ID)] = true
+	}
 	handled := 0
 	for _, mv := range moves {
-		if mv.State == MoveDone || mv.State == MoveSkipped {
+		if (mv.State == MoveDone || mv.State == MoveSkipped) && inPlan[strings.ToLower(mv.UserID)] {
 			handled++
 		}
 	}
@@ -239,20 +246,34 @@ func (e *Engine) seatsStillNeeded(ctx context.Context, m *Migration) (int, error
 	return n, nil
 }
 
-// ensureMoves creates the pending moves of the plan's users the first time.
+// ensureMoves journals a pending move for each of the plan's users that has
+// none yet. The moves are saved one by one, so a crash can leave only some of
+// them: topping up on every call (not only the first) means a resumed
+// migration still moves everyone.
 func (e *Engine) ensureMoves(ctx context.Context, m *Migration) ([]UserMove, error) {
 	moves, err := e.Store.UserMoves(ctx, m.ID)
-	if err != nil || len(moves) > 0 || len(m.Plan.Move) == 0 {
-		return moves, err
+	if err != nil {
+		return nil, err
 	}
+	known := make(map[string]bool, len(moves))
+	for _, mv := range moves {
+		known[strings.ToLower(mv.UserID)] = true
+	}
+	added := false
 	for _, u := range m.Plan.Move {
+		if known[strings.ToLower(u.ID)] {
+			continue
+		}
 		mv := UserMove{MigrationID: m.ID, UserID: u.ID, UPN: u.UPN, DisplayName: u.DisplayName, State: MovePending, UpdatedAt: e.now()}
 		if err := e.Store.SaveUserMove(ctx, mv); err != nil {
 			return nil, err
 		}
-		moves = append(moves, mv)
+		added = true
 	}
-	return moves, nil
+	if !added {
+		return moves, nil
+	}
+	return e.Store.UserMoves(ctx, m.ID)
 }
 
 // requeueMoves gives failed moves, and (withCannotMove) the users the plan
@@ -262,15 +283,12 @@ func (e *Engine) requeueMoves(ctx context.Context, m *Migration, withCannotMove 
 	if err != nil {
 		return err
 	}
+	if err := e.resetFailedMoves(ctx, moves); err != nil {
+		return err
+	}
 	known := map[string]bool{}
 	for _, mv := range moves {
 		known[strings.ToLower(mv.UserID)] = true
-		if mv.State == MoveFailed {
-			mv.State, mv.Error, mv.UpdatedAt = MovePending, "", e.now()
-			if err := e.Store.SaveUserMove(ctx, mv); err != nil {
-				return err
-			}
-		}
 	}
 	if withCannotMove {
 		for _, u := range m.Plan.CannotMove {
@@ -278,6 +296,19 @@ func (e *Engine) requeueMoves(ctx context.Context, m *Migration, withCannotMove 
 				if err := e.Store.SaveUserMove(ctx, UserMove{MigrationID: m.ID, UserID: u.ID, UPN: u.UPN, DisplayName: u.DisplayName, State: MovePending, UpdatedAt: e.now()}); err != nil {
 					return err
 				}
+			}
+		}
+	}
+	return nil
+}
+
+// resetFailedMoves makes the failed moves among moves pending again.
+func (e *Engine) resetFailedMoves(ctx context.Context, moves []UserMove) error {
+	for _, mv := range moves {
+		if mv.State == MoveFailed {
+			mv.State, mv.Error, mv.UpdatedAt = MovePending, "", e.now()
+			if err := e.Store.SaveUserMove(ctx, mv); err != nil {
+				return err
 			}
 		}
 	}
@@ -479,10 +510,13 @@ func (e *Engine) verify(ctx context.Context, m *Migration) error {
 			who = append(who, fmt.Sprintf("%s (%s)", u.UPN, u.Reason))
 		}
 	}
-	msg := fmt.Sprintf("%d user(s) still hold %s, so the old subscription was not suspended", pool.Consumed, m.Plan.Retired)
-	if len(who) > 0 {
-		msg += ": " + strings.Join(firstN(who, 10), "; ")
+	if len(who) == 0 {
+		// Everyone the plan knows of has moved, so these users were given
+		// the licence after the plan was made: a retry would not move them,
+		// a new plan (approved again) does.
+		return &staleError{[]string{fmt.Sprintf("%d user(s) not in the approved plan now hold %s", pool.Consumed, m.Plan.Retired)}}
 	}
+	msg := fmt.Sprintf("%d user(s) still hold %s, so the old subscription was not suspended: %s", pool.Consumed, m.Plan.Retired, strings.Join(firstN(who, 10), "; "))
 	return e.failStep(ctx, st, errors.New(msg+". Fix them and retry, or an approver can override to suspend anyway"))
 }
 
