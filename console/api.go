@@ -34,6 +34,34 @@ type clickRequest struct {
 	Selections map[string]string `json:"selections"`
 }
 
+// submitRequest is POST /api/submit: submit User's open modal View with
+// Values (action_id -> what was typed into each plain_text_input).
+type submitRequest struct {
+	User   string            `json:"user"`
+	View   string            `json:"view"`
+	Values map[string]string `json:"values"`
+}
+
+// closeRequest is POST /api/close: User cancels their open modal View.
+type closeRequest struct {
+	User string `json:"user"`
+	View string `json:"view"`
+}
+
+// submitResult is how the bot answered a submission: the modal stays open
+// when the bot answered with errors (shown under their inputs) or failed.
+type submitResult struct {
+	driveResult
+	Open   bool              `json:"open"`
+	Errors map[string]string `json:"errors,omitempty"` // block_id -> the bot's message
+}
+
+// closeResult answers POST /api/close.
+type closeResult struct {
+	View   string `json:"view"`
+	Closed bool   `json:"closed"` // always true: a view that cannot be closed is a 400
+}
+
 // driveResult is how the bot answered a command or a click. What it says
 // back arrives through the fake Slack (an ephemeral, an update, a reply).
 type driveResult struct {
@@ -98,10 +126,78 @@ func (c *console) serveClick(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, driveResult{Status: reply.Status, LatencyMS: reply.Latency.Milliseconds()})
 }
 
-// checkActor refuses a user who is not a persona and a channel not in the sidebar.
-func (c *console) checkActor(user, channel string) error {
+func (c *console) serveSubmit(w http.ResponseWriter, r *http.Request) {
+	var req submitRequest
+	if err := decodeJSON(w, r, &req); err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	view, err := c.openView(req.User, req.View)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), driveTimeout)
+	defer cancel()
+	reply, err := c.slack.SubmitView(ctx, req.User, view, req.Values)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "submitting "+strconv.Quote(view.Title)+": "+err.Error())
+		return
+	}
+	result := submitResult{driveResult: driveResult{Status: reply.Status, LatencyMS: reply.Latency.Milliseconds()}}
+	for _, v := range c.slack.Views(req.User) {
+		if v.ID == view.ID {
+			result.Open, result.Errors = true, v.Errors
+		}
+	}
+	writeJSON(w, http.StatusOK, result)
+}
+
+func (c *console) serveClose(w http.ResponseWriter, r *http.Request) {
+	var req closeRequest
+	if err := decodeJSON(w, r, &req); err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	if _, err := c.openView(req.User, req.View); err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	if err := c.slack.CloseView(req.User, req.View); err != nil { // closed meanwhile
+		writeError(w, http.StatusBadRequest, "closing the view: "+err.Error())
+		return
+	}
+	writeJSON(w, http.StatusOK, closeResult{View: req.View, Closed: true})
+}
+
+// openView finds the modal viewID that user, a persona, has open.
+func (c *console) openView(user, viewID string) (fakeslack.View, error) {
+	if err := c.checkUser(user); err != nil {
+		return fakeslack.View{}, err
+	}
+	if viewID == "" {
+		return fakeslack.View{}, errors.New("name the modal: send its id as view")
+	}
+	for _, v := range c.slack.Views(user) {
+		if v.ID == viewID {
+			return v, nil
+		}
+	}
+	return fakeslack.View{}, fmt.Errorf("%s has no open view %q: it may have been submitted or closed already", user, viewID)
+}
+
+// checkUser refuses a user who is not a persona.
+func (c *console) checkUser(user string) error {
 	if _, known := c.persona[user]; !known {
 		return fmt.Errorf("unknown user %q: use one of the personas (%s)", user, c.personaIDs())
+	}
+	return nil
+}
+
+// checkActor refuses a user who is not a persona and a channel not in the sidebar.
+func (c *console) checkActor(user, channel string) error {
+	if err := c.checkUser(user); err != nil {
+		return err
 	}
 	if _, known := c.channel[channel]; !known {
 		return fmt.Errorf("unknown channel %q: use one of the console's channels", channel)
@@ -137,7 +233,11 @@ func (c *console) serveEvents(w http.ResponseWriter, r *http.Request) {
 			if !open {
 				return
 			}
-			data, _ := json.Marshal(map[string]string{"kind": change.Kind, "channel": change.Message.Channel}) // strings always marshal
+			event := map[string]string{"kind": change.Kind, "channel": change.Message.Channel}
+			if change.View.ID != "" { // a modal opened, changed or closed: it is the user's, in no channel
+				event = map[string]string{"kind": change.Kind, "user": change.View.User}
+			}
+			data, _ := json.Marshal(event) // strings always marshal
 			frame = "event: changed\ndata: " + string(data) + "\n\n"
 		case <-ticker.C:
 			frame = ": heartbeat\n\n"

@@ -3,10 +3,11 @@
 //
 // It shows what the recording fake Slack (package fakeslack) holds —
 // channels, messages rendered from their Block Kit, threads, and the
-// ephemerals of whoever the visitor is acting as — and drives the bot through
-// the fake's driver: slash commands and button clicks are sent exactly as
-// Slack would send them, signed, as the chosen persona. The page follows the
-// fake's changes live over Server-Sent Events.
+// ephemerals and open modals of whoever the visitor is acting as — and drives
+// the bot through the fake's driver: slash commands, button clicks and modal
+// submissions are sent exactly as Slack would send them, signed, as the
+// chosen persona. The page follows the fake's changes live over Server-Sent
+// Events.
 //
 // Everything is same-origin: the page carries its CSS and JavaScript inline
 // and loads nothing from anywhere else.
@@ -38,9 +39,10 @@ type Options struct {
 
 // Limits and timings of the API.
 const (
-	maxRequestBytes = 64 << 10 // the largest JSON body /api/command and /api/click read
-	// driveTimeout bounds one command or click sent to the bot. Slack itself
-	// gives up after 3 seconds; a demo on a slow laptop deserves more room.
+	maxRequestBytes = 64 << 10 // the largest JSON body the API reads
+	// driveTimeout bounds one command, click or submission sent to the bot.
+	// Slack itself gives up after 3 seconds; a demo on a slow laptop deserves
+	// more room.
 	driveTimeout = 10 * time.Second
 	heartbeat    = 15 * time.Second // an SSE comment keeps idle proxies from closing the stream
 )
@@ -98,6 +100,8 @@ func New(opts Options) http.Handler {
 	mux.HandleFunc("GET /api/events", c.serveEvents)
 	mux.HandleFunc("POST /api/command", c.serveCommand)
 	mux.HandleFunc("POST /api/click", c.serveClick)
+	mux.HandleFunc("POST /api/submit", c.serveSubmit)
+	mux.HandleFunc("POST /api/close", c.serveClose)
 
 	// The API acts as people who may approve purchases: a page on another
 	// site must not be able to post to it through the visitor's browser.

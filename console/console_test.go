@@ -59,15 +59,18 @@ func newFixture(t *testing.T) *fixture {
 }
 
 // recordingBot verifies nothing: it answers commands with an ephemeral
-// echo and records commands and clicks.
+// echo and records commands, clicks and modal submissions.
 type recordingBot struct {
-	mu       sync.Mutex
-	commands []url.Values
-	clicks   []clickPayload
+	mu          sync.Mutex
+	commands    []url.Values
+	clicks      []clickPayload
+	submissions []submissionPayload
+	viewAnswers []string // bodies for the next submissions; then an empty 200, which closes the modal
 }
 
 // clickPayload is the part of a block_actions payload the tests read.
 type clickPayload struct {
+	TriggerID string              `json:"trigger_id"`
 	User      struct{ ID string } `json:"user"`
 	Container struct {
 		MessageTS string `json:"message_ts"`
@@ -86,6 +89,33 @@ type clickPayload struct {
 
 type optionChosen struct{ Value string }
 
+// submissionPayload is the part of a view_submission payload the tests read.
+type submissionPayload struct {
+	User struct{ ID string } `json:"user"`
+	View struct {
+		ID         string `json:"id"`
+		CallbackID string `json:"callback_id"`
+		State      struct {
+			Values map[string]map[string]struct {
+				Value *string `json:"value"`
+			} `json:"values"`
+		} `json:"state"`
+	} `json:"view"`
+}
+
+// answerNextSubmission makes the bot answer the next modal submission with body.
+func (b *recordingBot) answerNextSubmission(body string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.viewAnswers = append(b.viewAnswers, body)
+}
+
+func (b *recordingBot) submitted() []submissionPayload {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return append([]submissionPayload(nil), b.submissions...)
+}
+
 func (b *recordingBot) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err := r.ParseForm(); err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
@@ -99,8 +129,25 @@ func (b *recordingBot) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(map[string]string{"response_type": "ephemeral", "text": "You typed: " + r.PostForm.Get("text")})
 	case fakeslack.InteractionsPath:
+		payload := []byte(r.PostForm.Get("payload"))
+		var kind struct{ Type string }
+		if err := json.Unmarshal(payload, &kind); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		if kind.Type == "view_submission" {
+			var p submissionPayload
+			_ = json.Unmarshal(payload, &p) // it decoded once already
+			b.submissions = append(b.submissions, p)
+			if len(b.viewAnswers) > 0 {
+				w.Header().Set("Content-Type", "application/json")
+				_, _ = io.WriteString(w, b.viewAnswers[0])
+				b.viewAnswers = b.viewAnswers[1:]
+			}
+			return
+		}
 		var p clickPayload
-		if err := json.Unmarshal([]byte(r.PostForm.Get("payload")), &p); err != nil {
+		if err := json.Unmarshal(payload, &p); err != nil {
 			http.Error(w, err.Error(), http.StatusBadRequest)
 			return
 		}
@@ -164,6 +211,37 @@ const alertBlocks = `[
               {"text":{"type":"plain_text","text":"Microsoft 365 Business Premium"},"value":"SPB"}]},
   {"type":"button","action_id":"kaizala_plan","style":"primary","text":{"type":"plain_text","text":"Plan migration"},"value":"SUB1"}]}
 ]`
+
+// reasonView is a modal like the bot's reject dialog: text, a required
+// multiline reason with lengths, an optional note, and markup in its title
+// that must stay text.
+const reasonView = `{"type":"modal","callback_id":"kaizala_reject_reason","private_metadata":"{\"migration\":\"M1\"}",
+ "title":{"type":"plain_text","text":"Reject <b>M1</b>"},
+ "submit":{"type":"plain_text","text":"Reject"},"close":{"type":"plain_text","text":"Keep it"},
+ "blocks":[
+  {"type":"section","text":{"type":"mrkdwn","text":"*Reject migration M1?* Nothing was bought."}},
+  {"type":"input","block_id":"kaizala_reason","label":{"type":"plain_text","text":"Reason"},
+   "hint":{"type":"plain_text","text":"The requester sees it."},
+   "element":{"type":"plain_text_input","action_id":"kaizala_reason","multiline":true,"min_length":3,"max_length":30,
+              "placeholder":{"type":"plain_text","text":"e.g. renews by phone"}}},
+  {"type":"input","block_id":"kaizala_note","optional":true,"label":{"type":"plain_text","text":"Note"},
+   "element":{"type":"plain_text_input","action_id":"kaizala_note"}}
+ ]}`
+
+// openModal opens view for user as the bot will: user clicks a card, and
+// the bot calls views.open with the click's trigger_id. It returns the
+// view's id.
+func openModal(t *testing.T, f *fixture, user, view string) string {
+	t.Helper()
+	ts := post(t, f.slack, alerts, "a plan", map[string]any{"blocks": json.RawMessage(alertBlocks)})
+	card, _ := f.slack.Message(alerts, ts)
+	if _, err := f.slack.Click(context.Background(), user, card, "kaizala_plan"); err != nil {
+		t.Fatal(err)
+	}
+	_, clicks := f.bot.recorded()
+	answer := slackCall(t, f.slack, "views.open", map[string]any{"trigger_id": clicks[len(clicks)-1].TriggerID, "view": json.RawMessage(view)})
+	return answer["view"].(map[string]any)["id"].(string)
+}
 
 func getJSON(t *testing.T, u string, v any) int {
 	t.Helper()
@@ -386,6 +464,22 @@ func TestEventsStreamChanges(t *testing.T) {
 	if event, data := readLine(), readLine(); event != "event: changed" || data != `data: {"channel":"C0ALERTS","kind":"message"}` {
 		t.Errorf("got %q %q", event, data)
 	}
+	readLine()
+	// A modal is the persona's, in no channel.
+	view := openModal(t, f, approver, reasonView)
+	readLine()
+	readLine()
+	readLine() // the card the modal was opened from
+	if event, data := readLine(), readLine(); event != "event: changed" || data != `data: {"kind":"view_opened","user":"U0APPROVER"}` {
+		t.Errorf("got %q %q", event, data)
+	}
+	readLine()
+	if err := f.slack.CloseView(approver, view); err != nil {
+		t.Fatal(err)
+	}
+	if event, data := readLine(), readLine(); event != "event: changed" || data != `data: {"kind":"view_closed","user":"U0APPROVER"}` {
+		t.Errorf("got %q %q", event, data)
+	}
 	// Going away ends the handler: the console's Close (a cleanup) would
 	// otherwise wait for it forever.
 	cancel()
@@ -442,6 +536,149 @@ func TestBadRequestsAreRefusedClearly(t *testing.T) {
 	}
 }
 
+func TestStateShowsTheOpenModalToItsPersonaOnly(t *testing.T) {
+	f := newFixture(t)
+	id := openModal(t, f, approver, reasonView)
+	f.bot.answerNextSubmission(`{"response_action":"errors","errors":{"kaizala_reason":"The plan started meanwhile."}}`)
+	if _, err := f.slack.SubmitView(context.Background(), approver, fakeslack.View{ID: id}, map[string]string{"kaizala_reason": "renews by phone"}); err != nil {
+		t.Fatal(err)
+	}
+
+	var st stateView
+	getJSON(t, f.console.URL+"/api/state?user="+approver, &st)
+	v := st.View
+	if v == nil {
+		t.Fatal("the approver's state has no view")
+	}
+	var title, submit, closeText struct{ Text string }
+	_ = json.Unmarshal(v.Title, &title)
+	_ = json.Unmarshal(v.Submit, &submit)
+	_ = json.Unmarshal(v.Close, &closeText)
+	if v.ID != id || title.Text != "Reject <b>M1</b>" || submit.Text != "Reject" || closeText.Text != "Keep it" {
+		t.Errorf("view %s: title %q, submit %q, close %q", v.ID, title.Text, submit.Text, closeText.Text)
+	}
+	var blocks []struct {
+		BlockID string `json:"block_id"`
+		Type    string `json:"type"`
+	}
+	if err := json.Unmarshal(v.Blocks, &blocks); err != nil || len(blocks) != 3 || blocks[0].BlockID != "fakeslack-block-0" || blocks[1].BlockID != "kaizala_reason" {
+		t.Errorf("blocks %s: every block needs the block_id the bot sees", v.Blocks)
+	}
+	if len(v.Errors) != 1 || v.Errors["kaizala_reason"] != "The plan started meanwhile." {
+		t.Errorf("errors %v", v.Errors)
+	}
+	var salesView stateView
+	getJSON(t, f.console.URL+"/api/state?user="+sales, &salesView)
+	if salesView.View != nil {
+		t.Errorf("the salesperson sees the approver's modal %s", salesView.View.ID)
+	}
+}
+
+func TestSubmitSendsTheValuesAsThePersona(t *testing.T) {
+	tests := []struct {
+		name   string
+		answer string // the bot's answer to the submission
+		open   bool
+		errors string // the answer's errors, printed
+	}{
+		{"the bot closes the modal", "", false, "<nil>"},
+		{"the bot answers errors", `{"response_action":"errors","errors":{"kaizala_reason":"The plan started meanwhile."}}`,
+			true, "map[kaizala_reason:The plan started meanwhile.]"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t)
+			id := openModal(t, f, approver, reasonView)
+			f.bot.answerNextSubmission(tt.answer)
+
+			status, answer := postJSON(t, f.console.URL+"/api/submit", map[string]any{
+				"user": approver, "view": id, "values": map[string]string{"kaizala_reason": "renews by phone", "kaizala_note": ""},
+			})
+			if status != http.StatusOK || answer["status"] != float64(http.StatusOK) || answer["open"] != tt.open || fmt.Sprint(answer["errors"]) != tt.errors {
+				t.Fatalf("status %d, answer %v", status, answer)
+			}
+			if _, ok := answer["latencyMs"].(float64); !ok {
+				t.Errorf("no latencyMs in %v", answer)
+			}
+			subs := f.bot.submitted()
+			if len(subs) != 1 {
+				t.Fatalf("the bot received %d submissions", len(subs))
+			}
+			got := subs[0]
+			reason, note := got.View.State.Values["kaizala_reason"]["kaizala_reason"].Value, got.View.State.Values["kaizala_note"]["kaizala_note"].Value
+			if got.User.ID != approver || got.View.ID != id || got.View.CallbackID != "kaizala_reject_reason" || reason == nil || *reason != "renews by phone" || note != nil {
+				t.Errorf("the bot received %+v (reason %v, note %v)", got, reason, note)
+			}
+			if open := len(f.slack.Views(approver)) == 1; open != tt.open {
+				t.Errorf("the modal is open: %v, want %v", open, tt.open)
+			}
+		})
+	}
+}
+
+func TestCloseCancelsTheModal(t *testing.T) {
+	f := newFixture(t)
+	id := openModal(t, f, approver, reasonView)
+	status, answer := postJSON(t, f.console.URL+"/api/close", map[string]string{"user": approver, "view": id})
+	if status != http.StatusOK || answer["view"] != id || answer["closed"] != true {
+		t.Fatalf("status %d, answer %v", status, answer)
+	}
+	if views := f.slack.Views(approver); len(views) != 0 {
+		t.Errorf("still open: %+v", views)
+	}
+	if subs := f.bot.submitted(); len(subs) != 0 {
+		t.Errorf("cancelling sent %+v to the bot", subs)
+	}
+	status, answer = postJSON(t, f.console.URL+"/api/close", map[string]string{"user": approver, "view": id})
+	if msg, _ := answer["error"].(string); status != http.StatusBadRequest || !strings.Contains(msg, "no open view") {
+		t.Errorf("closing twice: status %d, answer %v", status, answer)
+	}
+}
+
+func TestModalRequestsAreRefusedClearly(t *testing.T) {
+	f := newFixture(t)
+	id := openModal(t, f, approver, reasonView)
+	submit := func(values string) string { return `{"user":"U0APPROVER","view":"` + id + `","values":` + values + `}` }
+	tests := []struct {
+		name, path, body string
+		header           http.Header
+		status           int
+		wantError        string
+	}{
+		{"submit as nobody", "/api/submit", `{"user":"U0NOBODY","view":"` + id + `","values":{}}`, nil, 400, `unknown user "U0NOBODY"`},
+		{"submit without a view", "/api/submit", `{"user":"U0APPROVER","values":{}}`, nil, 400, "send its id as view"},
+		{"submit an unknown view", "/api/submit", `{"user":"U0APPROVER","view":"V404","values":{}}`, nil, 400, `no open view "V404"`},
+		{"submit another persona's view", "/api/submit", `{"user":"U0SALES","view":"` + id + `","values":{"kaizala_reason":"abc"}}`, nil, 400, "U0SALES has no open view"},
+		{"submit an unknown input", "/api/submit", submit(`{"kaizala_reason":"abc","kaizala_mood":"x"}`), nil, 400, `no input with action_id ["kaizala_mood"]`},
+		{"submit a required input empty", "/api/submit", submit(`{"kaizala_reason":""}`), nil, 400, "is required"},
+		{"submit too short", "/api/submit", submit(`{"kaizala_reason":"no"}`), nil, 400, "needs at least 3 characters"},
+		{"submit too long", "/api/submit", submit(`{"kaizala_reason":"` + strings.Repeat("x", 31) + `"}`), nil, 400, "takes at most 30 characters"},
+		{"submit a number", "/api/submit", submit(`{"kaizala_reason":42}`), nil, 400, "not the JSON object expected"},
+		{"submit with an unknown field", "/api/submit", `{"user":"U0APPROVER","view":"` + id + `","value":{}}`, nil, 400, `unknown field "value"`},
+		{"submit malformed JSON", "/api/submit", `{"user":`, nil, 400, "not the JSON object expected"},
+		{"submit cross-origin", "/api/submit", submit(`{"kaizala_reason":"abc"}`), http.Header{"Sec-Fetch-Site": {"cross-site"}}, 403, "cross-origin"},
+		{"close as nobody", "/api/close", `{"user":"U0NOBODY","view":"` + id + `"}`, nil, 400, "unknown user"},
+		{"close without a view", "/api/close", `{"user":"U0APPROVER"}`, nil, 400, "send its id as view"},
+		{"close an unknown view", "/api/close", `{"user":"U0APPROVER","view":"V404"}`, nil, 400, `no open view "V404"`},
+		{"close another persona's view", "/api/close", `{"user":"U0SALES","view":"` + id + `"}`, nil, 400, "U0SALES has no open view"},
+		{"close with an empty body", "/api/close", ``, nil, 400, "empty"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			status, answer := postRaw(t, f.console.URL+tt.path, tt.body, tt.header)
+			if msg, _ := answer["error"].(string); status != tt.status || !strings.Contains(msg, tt.wantError) {
+				t.Errorf("status %d, error %q; want %d and an error containing %q", status, msg, tt.status, tt.wantError)
+			}
+		})
+	}
+	if subs := f.bot.submitted(); len(subs) != 0 {
+		t.Errorf("refused submissions reached the bot: %+v", subs)
+	}
+	if views := f.slack.Views(approver); len(views) != 1 {
+		t.Errorf("the modal should still be open: %+v", views)
+	}
+}
+
 func TestThePageIsSelfContained(t *testing.T) {
 	f := newFixture(t)
 	resp, err := http.Get(f.console.URL + "/")
@@ -467,7 +704,7 @@ func TestThePageIsSelfContained(t *testing.T) {
 	if m := regexp.MustCompile(`(?i)(src|href|action)\s*=\s*["']?\s*(\w+:)?//|url\(\s*["']?\s*(\w+:)?//`).FindString(page); m != "" {
 		t.Errorf("the page refers to another host: %q", m)
 	}
-	for _, id := range []string{`id="persona"`, `id="composer"`, `id="confirm-dialog"`, `id="confirm-ok"`, `id="thread"`} {
+	for _, id := range []string{`id="persona"`, `id="composer"`, `id="confirm-dialog"`, `id="confirm-ok"`, `id="thread"`, `id="view-dialog"`, `id="view-submit"`} {
 		if !strings.Contains(page, id) {
 			t.Errorf("the page has no element %s", id)
 		}

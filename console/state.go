@@ -20,6 +20,20 @@ type stateView struct {
 	Bot      personaView   `json:"bot"`     // the app's bot user, the author of what the bot posts
 	Personas []personaView `json:"personas"`
 	Channels []channelView `json:"channels"`
+	View     *modalView    `json:"view,omitempty"` // the persona's open modal, the newest if several; Slack shows one at a time
+}
+
+// modalView is an open modal, for the page to draw over everything.
+type modalView struct {
+	ID     string          `json:"id"`
+	Title  json.RawMessage `json:"title"`            // plain_text objects, as the bot sent them
+	Submit json.RawMessage `json:"submit,omitempty"` // absent: the modal has no submit button
+	Close  json.RawMessage `json:"close,omitempty"`  // absent: Slack's "Cancel"
+	// Blocks are as Slack shows them: every block has its block_id and every
+	// input its action_id, made up where the bot sent none, so that errors
+	// and submitted values name the same ones the bot sees.
+	Blocks json.RawMessage   `json:"blocks"`
+	Errors map[string]string `json:"errors,omitempty"` // block_id -> the bot's message from its last answer
 }
 
 type personaView struct {
@@ -84,7 +98,18 @@ func (c *console) state(user string) stateView {
 	for _, ch := range c.channels {
 		v.Channels = append(v.Channels, c.channelState(ch, ephemerals[ch.ID]))
 	}
+	if views := c.slack.Views(user); len(views) > 0 {
+		v.View = newModalView(views[len(views)-1])
+	}
 	return v
+}
+
+func newModalView(v fakeslack.View) *modalView {
+	var texts struct {
+		Title, Submit, Close json.RawMessage
+	}
+	_ = json.Unmarshal(v.Raw, &texts) // views.open checked the view; a text missing stays absent
+	return &modalView{ID: v.ID, Title: texts.Title, Submit: texts.Submit, Close: texts.Close, Blocks: v.BlocksWithIDs(), Errors: v.Errors}
 }
 
 // channelState is one channel with its threads; an ephemeral sent into a

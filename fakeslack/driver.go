@@ -65,7 +65,7 @@ func (s *Server) Command(ctx context.Context, userID, channelID, text string) (R
 	}
 	s.mu.Lock()
 	id, responseURL, err := s.newResponseURLLocked(&responseURL{user: userID, channel: channelID, command: line})
-	trigger := s.triggerIDLocked()
+	trigger := s.triggerIDLocked(userID)
 	s.mu.Unlock()
 	if err != nil {
 		return Reply{}, err
@@ -255,7 +255,7 @@ func (s *Server) blockActions(userID string, msg Message, actionID string, co cl
 
 	s.mu.Lock()
 	_, responseURL, err := s.newResponseURLLocked(&responseURL{user: userID, channel: msg.Channel, origin: msg.TS})
-	trigger := s.triggerIDLocked()
+	trigger := s.triggerIDLocked(userID)
 	s.mu.Unlock()
 	if err != nil {
 		return nil, err
@@ -280,10 +280,14 @@ func (s *Server) blockActions(userID string, msg Message, actionID string, co cl
 	return json.Marshal(payload)
 }
 
-// triggerIDLocked returns a fresh trigger_id.
-func (s *Server) triggerIDLocked() string {
+// triggerIDLocked returns a fresh trigger_id for an action of userID: it
+// opens one view for userID with views.open, within triggerLifetime.
+func (s *Server) triggerIDLocked(userID string) string {
 	s.nextID++
-	return fmt.Sprintf("%d.%d.faketrigger", s.nextID, s.opts.Now().Unix())
+	now := s.opts.Now()
+	id := fmt.Sprintf("%d.%d.faketrigger", s.nextID, now.Unix())
+	s.triggers[id] = &trigger{user: userID, issued: now}
+	return id
 }
 
 // formBody encodes key/value pairs in the given order, as Slack orders a

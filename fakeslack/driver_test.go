@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -18,7 +19,34 @@ import (
 // own verifier, parses it with slack-go, and hands it to the test.
 type botApp struct {
 	commands chan slack.SlashCommand
-	clicks   chan slack.InteractionCallback
+	clicks   chan slack.InteractionCallback // every interaction: clicks and view submissions
+
+	mu      sync.Mutex
+	answers []appAnswer // how to answer the next interactions; then an empty 200
+}
+
+// appAnswer is an app's HTTP answer to an interaction.
+type appAnswer struct {
+	status int
+	body   string
+}
+
+// answerNext queues the answer to the next interaction without one.
+func (a *botApp) answerNext(status int, body string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.answers = append(a.answers, appAnswer{status, body})
+}
+
+func (a *botApp) nextAnswer() appAnswer {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if len(a.answers) == 0 {
+		return appAnswer{status: http.StatusOK}
+	}
+	next := a.answers[0]
+	a.answers = a.answers[1:]
+	return next
 }
 
 // newBotApp serves the app and points s at it. answer writes the reply to a
@@ -62,6 +90,11 @@ func newBotApp(t *testing.T, s *Server, answer func(http.ResponseWriter, slack.S
 		a.clicks <- ic
 		if onClick != nil {
 			onClick(ic)
+		}
+		if answer := a.nextAnswer(); answer.status != http.StatusOK || answer.body != "" {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(answer.status)
+			_, _ = io.WriteString(w, answer.body)
 		}
 	})
 	srv := httptest.NewServer(mux)

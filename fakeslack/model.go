@@ -31,12 +31,17 @@ const (
 	ChangeUpdate    = "update"    // a message (or ephemeral) was replaced
 	ChangeEphemeral = "ephemeral" // a new ephemeral
 	ChangeDelete    = "delete"    // a message (or ephemeral) was deleted; Message is its last version
+
+	ChangeViewOpened  = "view_opened"  // the app opened a modal for View.User (views.open)
+	ChangeViewUpdated = "view_updated" // the app answered a submission with errors, now in View.Errors
+	ChangeViewClosed  = "view_closed"  // a modal closed: submitted, or cancelled by View.User
 )
 
 // Change is one change to the model, as sent to subscribers.
 type Change struct {
-	Kind    string // ChangeMessage, ChangeUpdate, ChangeEphemeral or ChangeDelete
-	Message Message
+	Kind    string  // one of the Change* kinds
+	Message Message // for the message kinds; zero for the view kinds
+	View    View    // for the view kinds; zero for the message kinds
 }
 
 // subscriberBuffer is how many changes a subscriber may lag behind before
@@ -256,17 +261,17 @@ func (s *Server) Calls(method string) int {
 // WaitMessage waits for the oldest top-level message of channel that
 // matches (nil matches any).
 func (s *Server) WaitMessage(ctx context.Context, channel string, match func(Message) bool) (Message, error) {
-	return waitFirst(ctx, "a message in "+channel, func() []Message { return s.Messages(channel) }, match)
+	return waitFirst(ctx, "a message in "+channel, func() []Message { return s.Messages(channel) }, match, summarize)
 }
 
 // WaitThreadReply waits for the oldest reply to ts that matches (nil matches any).
 func (s *Server) WaitThreadReply(ctx context.Context, channel, ts string, match func(Message) bool) (Message, error) {
-	return waitFirst(ctx, "a reply to "+channel+"/"+ts, func() []Message { return s.Thread(channel, ts) }, match)
+	return waitFirst(ctx, "a reply to "+channel+"/"+ts, func() []Message { return s.Thread(channel, ts) }, match, summarize)
 }
 
 // WaitEphemeral waits for the oldest ephemeral shown to user that matches (nil matches any).
 func (s *Server) WaitEphemeral(ctx context.Context, user string, match func(Message) bool) (Message, error) {
-	return waitFirst(ctx, "an ephemeral for "+user, func() []Message { return s.Ephemerals(user) }, match)
+	return waitFirst(ctx, "an ephemeral for "+user, func() []Message { return s.Ephemerals(user) }, match, summarize)
 }
 
 // WaitUpdate waits until the message ts has been changed at least minUpdates times.
@@ -277,24 +282,25 @@ func (s *Server) WaitUpdate(ctx context.Context, channel, ts string, minUpdates 
 			return []Message{m}
 		}
 		return nil
-	}, func(m Message) bool { return m.Updates >= minUpdates })
+	}, func(m Message) bool { return m.Updates >= minUpdates }, summarize)
 }
 
-// waitFirst polls list until one of its messages matches or ctx ends; the
+// waitFirst polls list until one of its items matches or ctx ends; the
 // error then describes what was there, to make a failing test readable.
-func waitFirst(ctx context.Context, what string, list func() []Message, match func(Message) bool) (Message, error) {
+func waitFirst[T any](ctx context.Context, what string, list func() []T, match func(T) bool, describe func([]T) string) (T, error) {
 	ticker := time.NewTicker(pollInterval)
 	defer ticker.Stop()
 	for {
 		seen := list()
-		for _, m := range seen {
-			if match == nil || match(m) {
-				return m, nil
+		for _, item := range seen {
+			if match == nil || match(item) {
+				return item, nil
 			}
 		}
 		select {
 		case <-ctx.Done():
-			return Message{}, fmt.Errorf("fakeslack: waiting for %s (seen: %s): %w", what, summarize(seen), ctx.Err())
+			var zero T
+			return zero, fmt.Errorf("fakeslack: waiting for %s (seen: %s): %w", what, describe(seen), ctx.Err())
 		case <-ticker.C:
 		}
 	}

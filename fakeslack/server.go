@@ -2,12 +2,13 @@
 //
 // A Server is a real HTTP server implementing the few Web API methods the bot
 // uses (chat.postMessage, chat.update, chat.postEphemeral, chat.delete,
-// users.info, usergroups.users.list, auth.test, conversations.open) and the
-// response_url endpoint. It records every message, update, thread reply and
-// ephemeral in a small model (channels, messages, threads, ephemerals, users)
-// that tests read, wait on and subscribe to. It also drives the bot like Slack
-// would: Command and Click send correctly signed slash commands and
-// block_actions payloads as a given user.
+// users.info, usergroups.users.list, auth.test, conversations.open,
+// views.open) and the response_url endpoint. It records every message,
+// update, thread reply, ephemeral and open modal in a small model (channels,
+// messages, threads, ephemerals, views, users) that tests read, wait on and
+// subscribe to. It also drives the bot like Slack would: Command, Click and
+// SubmitView send correctly signed slash commands, block_actions and
+// view_submission payloads as a given user.
 //
 // Point the real client at it with slack.OptionAPIURL(s.APIURL()).
 package fakeslack
@@ -55,8 +56,9 @@ type Options struct {
 	Users         []User              // known users (users.info); unknown ids get user_not_found
 	Groups        map[string][]string // user group id -> member user ids (usergroups.users.list)
 	ChannelNames  map[string]string   // channel id -> name, sent as channel_name and channel.name; default: the id in lower case
-	// Now is the clock for ts values, Posted/Edited, response_url expiry and
-	// the X-Slack-Request-Timestamp of what the driver sends; default time.Now.
+	// Now is the clock for ts values, Posted/Edited, response_url and
+	// trigger_id expiry and the X-Slack-Request-Timestamp of what the driver
+	// sends; default time.Now.
 	Now func() time.Time
 }
 
@@ -87,7 +89,9 @@ type Server struct {
 	calls       map[string]int
 	faults      map[string][]fault
 	responses   map[string]*responseURL
-	nextID      int // for response_url ids and trigger ids
+	triggers    map[string]*trigger // trigger_id -> who it opens a view for
+	views       []*openView         // open modals, oldest first
+	nextID      int                 // for response_url, trigger and view ids
 	subscribers map[int]chan Change
 	nextSub     int
 }
@@ -123,6 +127,7 @@ func New(opts Options) *Server {
 		calls:       map[string]int{},
 		faults:      map[string][]fault{},
 		responses:   map[string]*responseURL{},
+		triggers:    map[string]*trigger{},
 		subscribers: map[int]chan Change{},
 	}
 	for _, u := range opts.Users {

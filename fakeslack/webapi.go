@@ -43,6 +43,7 @@ var apiMethods = map[string]func(*Server, params) result{
 	"usergroups.users.list": (*Server).usergroupsUsersList,
 	"auth.test":             (*Server).authTest,
 	"conversations.open":    (*Server).conversationsOpen,
+	"views.open":            (*Server).viewsOpen,
 }
 
 // fault is an injected failure of a method's next call.
