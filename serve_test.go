@@ -222,16 +222,23 @@ func TestStoryHelpTargetsAndAlerts(t *testing.T) {
 	}
 }
 
+// plan asks for a plan of sub to Office 365 E1 as the salesperson and
+// returns the plan message and the migration it made.
+func (st *stack) plan(sub bot.TrackedSubscription) (fakeslack.Message, *bot.Migration) {
+	st.t.Helper()
+	st.command(salesID, "plan "+sub.Subscription.ID+" STANDARDPACK")
+	plan := st.waitMessage(alertChannel, "Approve", "Reject", sub.Subscription.ID)
+	ms, err := st.srv.db.ListMigrations(context.Background(), bot.MigrationFilter{SubscriptionID: sub.Subscription.ID})
+	if err != nil || len(ms) != 1 {
+		st.t.Fatalf("migrations: %v %v", ms, err)
+	}
+	return plan, ms[0]
+}
+
 func TestStoryPlanApproveMigrate(t *testing.T) {
 	st := newStack(t)
 	sub := st.expiring()
-	st.command(salesID, "plan "+sub.Subscription.ID+" STANDARDPACK")
-	plan := st.waitMessage(alertChannel, "Approve", sub.Subscription.ID)
-	m, err := st.srv.db.ListMigrations(context.Background(), bot.MigrationFilter{SubscriptionID: sub.Subscription.ID})
-	if err != nil || len(m) != 1 {
-		t.Fatalf("migrations: %v %v", m, err)
-	}
-	migration := m[0]
+	plan, migration := st.plan(sub)
 	if !strings.Contains(render(plan), itoa(len(migration.Plan.Move))) {
 		t.Errorf("the plan does not say how many users move (%d):\n%s", len(migration.Plan.Move), render(plan))
 	}

@@ -246,19 +246,12 @@ func (e *Engine) approvals(ctx context.Context, m *Migration) (int, error) {
 // Reject stops a migration that has not started. Approvers may reject; the
 // requester may withdraw their own request.
 func (e *Engine) Reject(ctx context.Context, id string, actor Actor, reason string) (*Migration, string, error) {
-	m, refusal, err := e.find(ctx, id)
-	if m == nil {
-		return nil, refusal, err
-	}
-	if refusal, err := e.mayDecide(ctx, actor, m, true); refusal != "" || err != nil {
+	m, refusal, err := e.findRejectable(ctx, id, actor)
+	if m == nil || refusal != "" || err != nil {
 		return m, refusal, err
 	}
-	switch m.State {
-	case StatePendingApproval, StateNeedsApproval, StateFailed:
-	case StateRejected:
-		return m, "", nil
-	default:
-		return m, fmt.Sprintf("Migration %s is %s and can no longer be rejected.", m.ID, humanState(m.State)), nil
+	if m.State == StateRejected {
+		return m, "", nil // a second click, or two people at once: harmless
 	}
 	reason = strings.TrimSpace(reason)
 	if reason == "" {
@@ -285,14 +278,39 @@ func (e *Engine) Reject(ctx context.Context, id string, actor Actor, reason stri
 	return m, "", nil
 }
 
+// MayReject says, without changing anything, why actor could not reject
+// migration id now ("" when they could), so Slack can ask for a reason only
+// when the rejection would count.
+func (e *Engine) MayReject(ctx context.Context, id string, actor Actor) (*Migration, string, error) {
+	m, refusal, err := e.findRejectable(ctx, id, actor)
+	if m == nil || refusal != "" || err != nil {
+		return m, refusal, err
+	}
+	if m.State == StateRejected {
+		return m, fmt.Sprintf("Migration %s was already %s.", m.ID, m.Error), nil
+	}
+	return m, "", nil
+}
+
+// findRejectable finds migration id and refuses when actor may not reject
+// it or it is past rejecting; an already rejected one is the caller's call.
+func (e *Engine) findRejectable(ctx context.Context, id string, actor Actor) (*Migration, string, error) {
+	m, refusal, err := e.findToDecide(ctx, id, actor)
+	if m == nil || refusal != "" || err != nil {
+		return m, refusal, err
+	}
+	switch m.State {
+	case StatePendingApproval, StateNeedsApproval, StateFailed, StateRejected:
+		return m, "", nil
+	}
+	return m, fmt.Sprintf("Migration %s is %s and can no longer be rejected.", m.ID, humanState(m.State)), nil
+}
+
 // Retry resumes a failed migration at the step that failed, or makes a new
 // plan (to approve again) for one that stopped because the world changed.
 func (e *Engine) Retry(ctx context.Context, id string, actor Actor) (*Migration, string, error) {
-	m, refusal, err := e.find(ctx, id)
-	if m == nil {
-		return nil, refusal, err
-	}
-	if refusal, err := e.mayDecide(ctx, actor, m, true); refusal != "" || err != nil {
+	m, refusal, err := e.findToDecide(ctx, id, actor)
+	if m == nil || refusal != "" || err != nil {
 		return m, refusal, err
 	}
 	switch m.State {
@@ -342,16 +360,20 @@ func (e *Engine) Override(ctx context.Context, id string, actor Actor) (*Migrati
 	return m, "", err
 }
 
-// mayDecide allows approvers, and the requester when allowRequester.
-func (e *Engine) mayDecide(ctx context.Context, actor Actor, m *Migration, allowRequester bool) (string, error) {
-	if allowRequester && strings.EqualFold(actor.ID, m.Requester.ID) {
-		return "", nil
+// findToDecide finds migration id for a decision that approvers and its
+// requester may take, refusing anyone else.
+func (e *Engine) findToDecide(ctx context.Context, id string, actor Actor) (*Migration, string, error) {
+	m, refusal, err := e.find(ctx, id)
+	if m == nil {
+		return nil, refusal, err
 	}
-	ok, err := e.Policy.IsApprover(ctx, actor)
-	if err != nil || ok {
-		return "", err
+	if strings.EqualFold(actor.ID, m.Requester.ID) {
+		return m, "", nil
 	}
-	return fmt.Sprintf("Only approvers or the requester (%s) can do that to migration %s.", m.Requester.Name, m.ID), nil
+	if ok, err := e.Policy.IsApprover(ctx, actor); err != nil || ok {
+		return m, "", err
+	}
+	return m, fmt.Sprintf("Only approvers or the requester (%s) can do that to migration %s.", m.Requester.Name, m.ID), nil
 }
 
 // resumeFailed puts a failed migration back to step and runs it.

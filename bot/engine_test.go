@@ -164,12 +164,27 @@ func TestRejection(t *testing.T) {
 	if _, refusal, _ := h.engine.Reject(ctx, m.ID, other, "no"); !strings.Contains(refusal, "Only approvers or the requester") {
 		t.Errorf("a bystander's reject: %q", refusal)
 	}
+	// MayReject answers as Reject would, and changes nothing.
+	for _, tc := range []struct {
+		who  bot.Actor
+		want string
+	}{{other, "Only approvers or the requester"}, {boss, ""}, {sales, ""}} {
+		if _, refusal, err := h.engine.MayReject(ctx, m.ID, tc.who); err != nil || (tc.want == "") != (refusal == "") || !strings.Contains(refusal, tc.want) {
+			t.Errorf("MayReject by %s: %q %v, want %q", tc.who.Name, refusal, err, tc.want)
+		}
+	}
+	if _, refusal, _ := h.engine.MayReject(ctx, "MNOSUCH", boss); !strings.Contains(refusal, "There is no migration") {
+		t.Errorf("MayReject of an unknown id: %q", refusal)
+	}
 	got, refusal, err := h.engine.Reject(ctx, m.ID, boss, "customer asked for E3 instead")
 	if err != nil || refusal != "" || got.State != bot.StateRejected || !strings.Contains(got.Error, "E3 instead") {
 		t.Fatalf("reject: %+v %q %v", got, refusal, err)
 	}
 	if _, refusal, _ := h.engine.Approve(ctx, m.ID, lead); !strings.Contains(refusal, "rejected") {
 		t.Errorf("approving a rejected migration: %q", refusal)
+	}
+	if _, refusal, _ := h.engine.MayReject(ctx, m.ID, lead); !strings.Contains(refusal, "already rejected by bea.boss: customer asked for E3 instead") {
+		t.Errorf("MayReject of a rejected migration: %q", refusal)
 	}
 	if h.sim.Stats().OrdersCreated != 0 {
 		t.Error("a rejected migration bought something")

@@ -31,8 +31,11 @@ type Bot interface {
 	// Command answers a slash command; the result (a *slack.Msg, usually
 	// ephemeral) becomes the HTTP reply body, nil an empty 200.
 	Command(ctx context.Context, cmd slack.SlashCommand) *slack.Msg
-	// Interaction handles a click in a message.
-	Interaction(ctx context.Context, ic slack.InteractionCallback)
+	// Interaction handles a click in a message or a submitted dialog. A
+	// non-nil result answers a dialog's submission (e.g. errors to show
+	// under its fields, keeping it open); nil is an empty 200, which acks a
+	// click and closes a dialog.
+	Interaction(ctx context.Context, ic slack.InteractionCallback) *slack.ViewSubmissionResponse
 }
 
 // Handler serves /slack/commands, /slack/interactions, /slack/events,
@@ -137,8 +140,16 @@ func (h *Handler) interactions(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "malformed interaction payload", http.StatusBadRequest)
 		return
 	}
-	h.safely(r.Context(), "interaction", func(ctx context.Context) *slack.Msg { h.Bot.Interaction(ctx, ic); return nil })
-	w.WriteHeader(http.StatusOK)
+	var answer *slack.ViewSubmissionResponse
+	if msg := h.safely(r.Context(), "interaction", func(ctx context.Context) *slack.Msg { answer = h.Bot.Interaction(ctx, ic); return nil }); msg != nil {
+		answer = nil // it panicked; the log has it, and an empty 200 at least closes a dialog
+	}
+	if answer == nil {
+		w.WriteHeader(http.StatusOK)
+	} else {
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(answer)
+	}
 	h.observe("interaction", start)
 }
 

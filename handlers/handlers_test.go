@@ -37,10 +37,16 @@ func (b *recordingBot) Command(_ context.Context, cmd slack.SlashCommand) *slack
 	return &slack.Msg{ResponseType: slack.ResponseTypeEphemeral, Text: "ok: " + cmd.Text}
 }
 
-func (b *recordingBot) Interaction(_ context.Context, ic slack.InteractionCallback) {
+// Interaction answers a submitted dialog with an error under its field, so
+// the tests see the answer travel back.
+func (b *recordingBot) Interaction(_ context.Context, ic slack.InteractionCallback) *slack.ViewSubmissionResponse {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.clicks = append(b.clicks, ic)
+	if ic.Type == slack.InteractionTypeViewSubmission {
+		return slack.NewErrorsViewSubmissionResponse(map[string]string{"reason": "say why"})
+	}
+	return nil
 }
 
 const secret = "handler-test-secret"
@@ -74,6 +80,7 @@ func TestHandlerParsesOnlyWhatIsWellFormed(t *testing.T) {
 		{"a command without a user", "/slack/commands", form, "command=%2Fkaizala&text=x", 400, "malformed"},
 		{"not a form", "/slack/commands", "application/json", `{"command":"/kaizala"}`, 400, "malformed"},
 		{"an interaction", "/slack/interactions", form, "payload=" + url.QueryEscape(`{"type":"block_actions","user":{"id":"U1"},"actions":[{"action_id":"a"}]}`), 200, ""},
+		{"a dialog's submission is answered", "/slack/interactions", form, "payload=" + url.QueryEscape(`{"type":"view_submission","user":{"id":"U1"},"view":{"callback_id":"c"}}`), 200, `"response_action":"errors"`},
 		{"malformed interaction JSON", "/slack/interactions", form, "payload=%7Bnope", 400, "malformed"},
 		{"no payload", "/slack/interactions", form, "x=1", 400, "malformed"},
 		{"url_verification", "/slack/events", "application/json", `{"type":"url_verification","challenge":"abc123"}`, 200, `"challenge":"abc123"`},
@@ -87,7 +94,7 @@ func TestHandlerParsesOnlyWhatIsWellFormed(t *testing.T) {
 			}
 		})
 	}
-	if len(b.commands) != 1 || len(b.clicks) != 1 {
+	if len(b.commands) != 1 || len(b.clicks) != 2 {
 		t.Errorf("the bot saw %d commands and %d clicks; malformed requests must not reach it", len(b.commands), len(b.clicks))
 	}
 

@@ -44,9 +44,16 @@ func dispatchSocketEvent(ctx context.Context, client *socketmode.Client, bot Bot
 			_ = client.Ack(*evt.Request)
 		}
 	case socketmode.EventTypeInteractive:
-		_ = client.Ack(*evt.Request)
-		if ic, ok := evt.Data.(slack.InteractionCallback); ok {
-			bot.Interaction(ctx, ic)
+		ic, ok := evt.Data.(slack.InteractionCallback)
+		if !ok {
+			_ = client.Ack(*evt.Request)
+			return
+		}
+		// The answer to a dialog's submission travels in the ack.
+		if answer := bot.Interaction(ctx, ic); answer != nil {
+			_ = client.Ack(*evt.Request, answer)
+		} else {
+			_ = client.Ack(*evt.Request)
 		}
 	default:
 		if err := client.Ack(*evt.Request); err != nil {

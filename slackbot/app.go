@@ -254,11 +254,22 @@ func (a *App) update(ctx context.Context, channel, ts string, m slackview.Messag
 // respond answers a person privately through a response_url (slash
 // commands and clicks carry one; it works for 30 minutes).
 func (a *App) respond(ctx context.Context, responseURL string, m slackview.Message) {
-	if responseURL == "" {
-		return
+	if responseURL == "" || (m.Text == "" && len(m.Blocks) == 0) {
+		return // nothing to say (a dialog opened instead)
 	}
 	_, _, err := a.Slack.PostMessageContext(ctx, "", append(options(m), slack.MsgOptionResponseURL(responseURL, slack.ResponseTypeEphemeral))...)
 	a.slackFailed("response_url", err)
+}
+
+// tell says m privately to user in channel (chat.postEphemeral), for answers
+// that have no response_url, such as a submitted dialog's outcome.
+func (a *App) tell(ctx context.Context, channel, user string, m slackview.Message) {
+	if channel == "" {
+		a.Log.WithField("user", user).Warn("no channel to answer in; the answer was: " + m.Text)
+		return
+	}
+	_, err := a.Slack.PostEphemeralContext(ctx, channel, user, options(m)...)
+	a.slackFailed("chat.postEphemeral", err)
 }
 
 // slackFailed logs and counts a failed Slack call, including Slack's

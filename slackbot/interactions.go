@@ -1,8 +1,10 @@
 package slackbot
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/slack-go/slack"
 
@@ -10,14 +12,18 @@ import (
 	"github.com/kaizalabot/kaizalabot/slackview"
 )
 
-// Interaction handles clicks. It returns at once (Slack wants its answer
-// within 3 seconds) and does the work in the background; refusals go to the
-// person who clicked, privately, through the click's response_url.
-func (a *App) Interaction(ctx context.Context, ic slack.InteractionCallback) {
-	if ic.Type != slack.InteractionTypeBlockActions {
-		return
-	}
+// Interaction handles clicks and the reject dialog. It returns at once
+// (Slack wants its answer within 3 seconds) and does the work in the
+// background; refusals go to the person who clicked, privately, through the
+// click's response_url.
+func (a *App) Interaction(ctx context.Context, ic slack.InteractionCallback) *slack.ViewSubmissionResponse {
 	actor := bot.Actor{ID: ic.User.ID, Name: userName(ic.User)}
+	switch {
+	case ic.Type == slack.InteractionTypeViewSubmission && ic.View.CallbackID == slackview.CallbackReject:
+		return a.rejectWithReason(ic, actor)
+	case ic.Type != slack.InteractionTypeBlockActions:
+		return nil
+	}
 	for _, action := range ic.ActionCallback.BlockActions {
 		if action == nil {
 			continue
@@ -34,17 +40,61 @@ func (a *App) Interaction(ctx context.Context, ic slack.InteractionCallback) {
 				continue
 			}
 			a.startPlan(action.Value, target, 0, actor, ic.ResponseURL)
-		case slackview.ActionApprove, slackview.ActionReject, slackview.ActionRetry, slackview.ActionOverride:
-			verb := map[string]string{slackview.ActionApprove: "approve", slackview.ActionReject: "reject", slackview.ActionRetry: "retry", slackview.ActionOverride: "override"}[action.ActionID]
-			id, reason := action.Value, ""
-			if verb == "reject" {
-				reason = "rejected with the button"
-			}
-			a.background(ic.ResponseURL, func(ctx context.Context) slackview.Message { return a.runDecision(ctx, verb, id, reason, actor) })
+		case slackview.ActionReject:
+			a.askRejectReason(ic, action.Value, actor)
+		case slackview.ActionApprove, slackview.ActionRetry, slackview.ActionOverride:
+			verb := map[string]string{slackview.ActionApprove: "approve", slackview.ActionRetry: "retry", slackview.ActionOverride: "override"}[action.ActionID]
+			id := action.Value
+			a.background(ic.ResponseURL, func(ctx context.Context) slackview.Message { return a.runDecision(ctx, verb, id, "", actor) })
 		default:
 			a.Log.WithField("action_id", action.ActionID).Warn("a click on an unknown action was ignored")
 		}
 	}
+	return nil
+}
+
+// askRejectReason opens the dialog that asks why, but only when the
+// rejection would count: someone who may not reject is told so at once
+// rather than after typing a reason for nothing.
+func (a *App) askRejectReason(ic slack.InteractionCallback, id string, actor bot.Actor) {
+	a.background(ic.ResponseURL, func(ctx context.Context) slackview.Message {
+		m, refusal, err := a.Engine.MayReject(ctx, id, actor)
+		switch {
+		case err != nil:
+			return a.failure("rejecting", err)
+		case refusal != "":
+			return slackview.Refusal(refusal)
+		}
+		// A trigger_id is good for 3 seconds after the click, so the
+		// dialog opens before anything slow.
+		view := slackview.RejectModal(m, slackview.RejectMeta{MigrationID: m.ID, Channel: cmp.Or(ic.Channel.ID, ic.Container.ChannelID)})
+		if _, err := a.Slack.OpenViewContext(ctx, ic.TriggerID, view); err != nil {
+			a.slackFailed("views.open", err)
+			return slackview.Refusal(fmt.Sprintf("The dialog asking for a reason did not open (%s). Type `/kaizala reject %s <reason>` instead.", slackErrorCode(err), m.ID))
+		}
+		return slackview.Message{} // the dialog is the answer
+	})
+}
+
+// rejectWithReason acts on the submitted reject dialog. A reason that is
+// only blanks is sent back under the field; anything else closes the dialog
+// and the outcome is told privately in the channel of the click.
+func (a *App) rejectWithReason(ic slack.InteractionCallback, actor bot.Actor) *slack.ViewSubmissionResponse {
+	meta, err := slackview.ParseRejectMeta(ic.View.PrivateMetadata)
+	if err != nil {
+		a.Log.WithError(err).Error("a reject dialog came back unreadable; nothing was rejected")
+		return slack.NewErrorsViewSubmissionResponse(map[string]string{slackview.BlockReason: "This dialog is broken; nothing was rejected. Type /kaizala reject <id> <reason> instead."})
+	}
+	reason := slackview.RejectReason(ic.View.State)
+	if len([]rune(reason)) < slackview.MinReason {
+		return slack.NewErrorsViewSubmissionResponse(map[string]string{slackview.BlockReason: fmt.Sprintf("Say why in at least %d characters; the requester will read it.", slackview.MinReason)})
+	}
+	a.goBackground(func() {
+		ctx, cancel := context.WithTimeout(a.base, time.Minute)
+		defer cancel()
+		a.tell(ctx, meta.Channel, actor.ID, a.runDecision(ctx, "reject", meta.MigrationID, reason, actor))
+	})
+	return nil
 }
 
 // selectedTarget is the replacement plan chosen in the alert's menu: the

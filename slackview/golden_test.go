@@ -17,29 +17,41 @@ var update = flag.Bool("update", false, "rewrite the golden files in testdata/ f
 
 // payload is a message as JSON, {"text":…, "blocks":…}, indented and without
 // Go's \u003c escaping, so a golden file reads like what Slack receives.
-// The blocks go through a generic decode because slack-go marshals nested
-// elements with json.Marshal, which escapes < > & whatever the outer encoder says.
 func payload(t *testing.T, m Message) []byte {
 	t.Helper()
-	raw, err := json.Marshal(m.Blocks)
+	return indented(t, struct {
+		Text   string `json:"text"`
+		Blocks any    `json:"blocks"`
+	}{m.Text, generic(t, m.Blocks)})
+}
+
+// generic round-trips v through a generic decode, because slack-go marshals
+// nested elements with json.Marshal, which escapes < > & whatever the outer
+// encoder says.
+func generic(t *testing.T, v any) any {
+	t.Helper()
+	raw, err := json.Marshal(v)
 	if err != nil {
-		t.Fatalf("marshalling blocks: %v", err)
+		t.Fatalf("marshalling: %v", err)
 	}
-	var blocks any
+	var out any
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
-	if err := dec.Decode(&blocks); err != nil {
-		t.Fatalf("decoding blocks: %v", err)
+	if err := dec.Decode(&out); err != nil {
+		t.Fatalf("decoding: %v", err)
 	}
+	return out
+}
+
+// indented is v as indented JSON without HTML escaping.
+func indented(t *testing.T, v any) []byte {
+	t.Helper()
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
 	enc.SetIndent("", "  ")
-	if err := enc.Encode(struct {
-		Text   string `json:"text"`
-		Blocks any    `json:"blocks"`
-	}{m.Text, blocks}); err != nil {
-		t.Fatalf("encoding payload: %v", err)
+	if err := enc.Encode(v); err != nil {
+		t.Fatalf("encoding: %v", err)
 	}
 	return buf.Bytes()
 }
