@@ -48,15 +48,24 @@ var apiMethods = map[string]func(*Server, params) result{
 
 // fault is an injected failure of a method's next call.
 type fault struct {
-	slackError string        // answer {"ok":false,"error":slackError}, unless rateLimit
-	rateLimit  bool          // answer HTTP 429
-	retryAfter time.Duration // the 429's Retry-After
+	slackError string                            // answer {"ok":false,"error":slackError}, unless rateLimit
+	rateLimit  bool                              // answer HTTP 429
+	retryAfter time.Duration                     // the 429's Retry-After
+	match      func(args map[string]string) bool // nil: any call of the method
 }
 
 // FailNext makes the next call of method answer {"ok":false,"error":slackError}.
 // Faults queue up: two calls fail the next two calls.
 func (s *Server) FailNext(method, slackError string) {
 	s.addFault(method, fault{slackError: slackError})
+}
+
+// FailNextWhere makes the next call of method whose arguments (form or
+// JSON fields, JSON values as their text) satisfy match answer
+// {"ok":false,"error":slackError}; other calls pass. It aims a failure at
+// one message when other posts may come first.
+func (s *Server) FailNextWhere(method, slackError string, match func(args map[string]string) bool) {
+	s.addFault(method, fault{slackError: slackError, match: match})
 }
 
 // RateLimitNext makes the next call of method answer HTTP 429 with
@@ -71,15 +80,17 @@ func (s *Server) addFault(method string, f fault) {
 	s.faults[method] = append(s.faults[method], f)
 }
 
-func (s *Server) takeFault(method string) (fault, bool) {
+func (s *Server) takeFault(method string, p params) (fault, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	queue := s.faults[method]
-	if len(queue) == 0 {
-		return fault{}, false
+	for i, f := range queue {
+		if f.match == nil || f.match(p) {
+			s.faults[method] = slices.Delete(slices.Clone(queue), i, i+1)
+			return f, true
+		}
 	}
-	s.faults[method] = queue[1:]
-	return queue[0], true
+	return fault{}, false
 }
 
 // serveAPI answers POST (or GET) /api/{method}.
@@ -103,7 +114,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, failure("invalid_auth"))
 		return
 	}
-	if f, injected := s.takeFault(method); injected {
+	if f, injected := s.takeFault(method, p); injected {
 		if f.rateLimit {
 			w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(f.retryAfter.Seconds()))))
 			writeJSON(w, http.StatusTooManyRequests, failure("ratelimited"))

@@ -351,6 +351,31 @@ func TestFailNext(t *testing.T) {
 	}
 }
 
+func TestFailNextWhereAimsAtOneMessage(t *testing.T) {
+	s, api := start(t, Options{})
+	ctx := testContext(t)
+	s.FailNextWhere("chat.postMessage", "internal_error", func(args map[string]string) bool { return strings.Contains(args["text"], "the plan") })
+
+	if _, _, err := api.PostMessageContext(ctx, "C0SALES", slack.MsgOptionText("an alert", false)); err != nil {
+		t.Fatalf("a call that does not match failed: %v", err)
+	}
+	_, _, err := api.PostMessageContext(ctx, "C0SALES", slack.MsgOptionText("the plan", false))
+	var slackErr slack.SlackErrorResponse
+	if !errors.As(err, &slackErr) || slackErr.Err != "internal_error" {
+		t.Fatalf("error %v, want internal_error", err)
+	}
+	if _, _, err := api.PostMessageContext(ctx, "C0SALES", slack.MsgOptionText("the plan", false)); err != nil {
+		t.Errorf("the fault fires once: %v", err)
+	}
+	var got []string
+	for _, m := range s.Messages("C0SALES") {
+		got = append(got, m.Text)
+	}
+	if strings.Join(got, "|") != "an alert|the plan" {
+		t.Errorf("messages %q", got)
+	}
+}
+
 func TestRateLimitNext(t *testing.T) {
 	t.Run("error carries Retry-After", func(t *testing.T) {
 		t.Parallel()
