@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -101,20 +102,27 @@ func newStack(t *testing.T) *stack {
 			ClientID: "sandbox-client", ClientSecret: testPCSecret, RefreshToken: "sandbox-refresh-token", RateLimit: 60000,
 		},
 	}
+	st.start()
+	return st
+}
+
+// start starts kaizalabot serve on st.cfg, as a new process would, and
+// points the fake Slack at it.
+func (st *stack) start() {
+	st.t.Helper()
 	log := logrus.New()
 	log.SetOutput(st.logs)
 	log.SetFormatter(&logrus.JSONFormatter{})
 	log.SetLevel(logrus.DebugLevel)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		t.Fatal(err)
+		st.t.Fatal(err)
 	}
 	if st.srv, err = startServer(context.Background(), st.cfg, log, ln); err != nil {
-		t.Fatal(err)
+		st.t.Fatal(err)
 	}
-	t.Cleanup(st.srv.Shutdown)
+	st.t.Cleanup(st.srv.Shutdown)
 	st.slack.SetAppURL("http://" + st.srv.Addr())
-	return st
 }
 
 func (st *stack) ctx() context.Context {
@@ -178,7 +186,7 @@ func containsAll(s string, parts ...string) bool {
 
 // expiring picks an expiring Kaizala Pro subscription whose users can all
 // be moved (ending within 90 days), from the bot's own scan.
-func (st *stack) expiring() bot.TrackedSubscription {
+func (st *stack) expiring(skip ...string) bot.TrackedSubscription {
 	st.t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for time.Now().Before(deadline) {
@@ -188,7 +196,7 @@ func (st *stack) expiring() bot.TrackedSubscription {
 		}
 		for _, t := range tracked {
 			t.DaysLeft = bot.DaysLeft(t.Subscription.EndDate, time.Now(), time.UTC)
-			if t.Expiring(90) {
+			if t.Expiring(90) && !slices.Contains(skip, t.Subscription.ID) {
 				return t
 			}
 		}

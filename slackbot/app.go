@@ -111,6 +111,9 @@ func (a *App) ThrottledByPartnerCenter() { a.throttled.Add(1) }
 func (a *App) Start(ctx context.Context) error {
 	a.base = ctx
 	a.goBackground(func() { a.notifier.run(ctx) })
+	if err := a.catchUp(ctx); err != nil {
+		return err
+	}
 	if a.ScanInterval > 0 {
 		a.goBackground(func() { a.scanLoop(ctx) })
 	}
@@ -125,6 +128,41 @@ func (a *App) Start(ctx context.Context) error {
 	}
 	c.Start()
 	a.goBackground(func() { <-ctx.Done(); <-c.Stop().Done() })
+	return nil
+}
+
+// eventRedraw asks the notifier to redraw a plan message and its alerts
+// as the migration stands, posting nothing in the thread.
+const eventRedraw bot.EventKind = "slackbot.redraw"
+
+// recentlyFinished is how long after finishing a migration's plan message is
+// redrawn at start, in case the last update was lost.
+const recentlyFinished = 24 * time.Hour
+
+// catchUp makes Slack match the database after a restart: the plan of every
+// open migration that has no message yet is posted (its post failed, or the
+// process stopped before it), and the messages of open or recently finished
+// migrations are redrawn, since the events that would have updated them may
+// have been queued when the last process stopped.
+func (a *App) catchUp(ctx context.Context) error {
+	all, err := a.Store.ListMigrations(ctx, bot.MigrationFilter{})
+	if err != nil {
+		return fmt.Errorf("listing migrations: %w", err)
+	}
+	for _, m := range all {
+		if m.State.Final() && a.Now().Sub(m.UpdatedAt) > recentlyFinished {
+			continue
+		}
+		_, _, posted, err := a.Store.MigrationMessage(ctx, m.ID)
+		switch {
+		case err != nil:
+			return err
+		case posted:
+			a.notifier.Publish(bot.Event{Kind: eventRedraw, Migration: *m})
+		case !m.State.Final():
+			a.notifier.Publish(bot.Event{Kind: bot.EventPlanned, Migration: *m})
+		}
+	}
 	return nil
 }
 

@@ -85,6 +85,20 @@ func (n *notifier) handle(ctx context.Context, e bot.Event, newer bool) {
 		log.WithError(err).Error("finding the plan message failed")
 		return
 	}
+	if !ok && !m.State.Final() {
+		// The plan was never posted (Slack failed, or the process stopped
+		// in between): post it now, as it stands, so there is something to
+		// approve and a thread for the progress.
+		if err := n.postPlan(ctx, m); err != nil {
+			log.WithError(err).Error("posting the missing plan failed")
+			return
+		}
+		if channel, ts, ok, err = a.Store.MigrationMessage(ctx, m.ID); err != nil || !ok {
+			log.WithError(err).Error("finding the plan message just posted failed")
+			return
+		}
+		newer = true // just drawn as it stands
+	}
 	if ok && !newer {
 		if err := n.redraw(ctx, m, channel, ts); err != nil {
 			log.WithError(err).Warn("updating the plan message failed")
@@ -97,16 +111,22 @@ func (n *notifier) handle(ctx context.Context, e bot.Event, newer bool) {
 		}
 	}
 	switch e.Kind {
-	case bot.EventStarted, bot.EventDone, bot.EventFailed, bot.EventNeedsApproval, bot.EventReplanned, bot.EventRejected:
+	case bot.EventStarted, bot.EventDone, bot.EventFailed, bot.EventNeedsApproval, bot.EventReplanned, bot.EventRejected, eventRedraw:
 		if err := a.refreshAlerts(ctx, m); err != nil {
 			log.WithError(err).Warn("updating the alerts failed")
 		}
 	}
 }
 
-// postPlan posts a new plan for approval and remembers where it went.
+// postPlan posts a plan for approval and remembers where it went; a plan
+// already posted is redrawn instead, so posting twice cannot happen.
 func (n *notifier) postPlan(ctx context.Context, m *bot.Migration) error {
 	a := n.app
+	if channel, ts, ok, err := a.Store.MigrationMessage(ctx, m.ID); err != nil {
+		return err
+	} else if ok {
+		return n.redraw(ctx, m, channel, ts)
+	}
 	view, err := n.planView(ctx, m)
 	if err != nil {
 		return err
