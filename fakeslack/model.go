@@ -318,11 +318,7 @@ func summarize(msgs []Message) string {
 		msgs = msgs[len(msgs)-keep:]
 	}
 	for _, m := range msgs {
-		text := []rune(m.Text)
-		if len(text) > width {
-			text = append(text[:width], '…')
-		}
-		parts = append(parts, fmt.Sprintf("%s %q (%d updates)", m.TS, string(text), m.Updates))
+		parts = append(parts, fmt.Sprintf("%s %q (%d updates)", m.TS, clip(m.Text, width), m.Updates))
 	}
 	return strings.Join(parts, "; ")
 }

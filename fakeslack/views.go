@@ -636,7 +636,7 @@ func (s *Server) applyViewAnswer(v *openView, body []byte) error {
 	var answer viewAnswer
 	if len(body) > 0 {
 		if err := json.Unmarshal(body, &answer); err != nil {
-			return fmt.Errorf("fakeslack: the app answered the view_submission with %q, not JSON: Slack would show an error in the modal", truncate(body))
+			return fmt.Errorf("fakeslack: the app answered the view_submission with %q, not JSON: Slack would show an error in the modal", clip(string(body), 80))
 		}
 	}
 	s.mu.Lock()
@@ -671,11 +671,11 @@ func (s *Server) applyViewAnswer(v *openView, body []byte) error {
 	return fmt.Errorf("fakeslack: the app answered response_action %q, which the fake does not support", answer.ResponseAction)
 }
 
-// truncate shortens an answer quoted in an error.
-func truncate(body []byte) string {
-	const width = 80
-	if r := []rune(string(body)); len(r) > width {
+// clip cuts s to width characters, marking the cut with "…", for text
+// quoted in errors and summaries.
+func clip(s string, width int) string {
+	if r := []rune(s); len(r) > width {
 		return string(r[:width]) + "…"
 	}
-	return string(body)
+	return s
 }

@@ -86,7 +86,7 @@ func (s *Server) takeFault(method string, p params) (fault, bool) {
 	queue := s.faults[method]
 	for i, f := range queue {
 		if f.match == nil || f.match(p) {
-			s.faults[method] = slices.Delete(slices.Clone(queue), i, i+1)
+			s.faults[method] = slices.Delete(queue, i, i+1)
 			return f, true
 		}
 	}
