@@ -70,7 +70,7 @@ func (n *notifier) handle(ctx context.Context, e bot.Event, newer bool) {
 	a := n.app
 	log := a.Log.WithField("migration", e.Migration.ID).WithField("event", string(e.Kind))
 	if e.Kind == bot.EventPlanned {
-		if err := n.postPlan(ctx, &e.Migration); err != nil {
+		if _, _, err := n.postPlan(ctx, &e.Migration); err != nil {
 			log.WithError(err).Error("posting the plan failed")
 		}
 		return
@@ -89,15 +89,11 @@ func (n *notifier) handle(ctx context.Context, e bot.Event, newer bool) {
 		// The plan was never posted (Slack failed, or the process stopped
 		// in between): post it now, as it stands, so there is something to
 		// approve and a thread for the progress.
-		if err := n.postPlan(ctx, m); err != nil {
+		if channel, ts, err = n.postPlan(ctx, m); err != nil {
 			log.WithError(err).Error("posting the missing plan failed")
 			return
 		}
-		if channel, ts, ok, err = a.Store.MigrationMessage(ctx, m.ID); err != nil || !ok {
-			log.WithError(err).Error("finding the plan message just posted failed")
-			return
-		}
-		newer = true // just drawn as it stands
+		ok, newer = true, true // just drawn as it stands
 	}
 	if ok && !newer {
 		if err := n.redraw(ctx, m, channel, ts); err != nil {
@@ -119,26 +115,26 @@ func (n *notifier) handle(ctx context.Context, e bot.Event, newer bool) {
 }
 
 // postPlan posts a plan for approval and remembers where it went; a plan
-// already posted is redrawn instead, so posting twice cannot happen.
-func (n *notifier) postPlan(ctx context.Context, m *bot.Migration) error {
+// already posted is redrawn instead, so posting twice cannot happen. It
+// returns where the plan message is.
+func (n *notifier) postPlan(ctx context.Context, m *bot.Migration) (channel, ts string, err error) {
 	a := n.app
 	if channel, ts, ok, err := a.Store.MigrationMessage(ctx, m.ID); err != nil {
-		return err
+		return "", "", err
 	} else if ok {
-		return n.redraw(ctx, m, channel, ts)
+		return channel, ts, n.redraw(ctx, m, channel, ts)
 	}
 	view, err := n.planView(ctx, m)
 	if err != nil {
-		return err
+		return "", "", err
 	}
-	channel, ts, err := a.post(ctx, a.AlertChannel, slackview.Plan(view))
-	if err != nil {
-		return err
+	if channel, ts, err = a.post(ctx, a.AlertChannel, slackview.Plan(view)); err != nil {
+		return "", "", err
 	}
 	if err := a.Store.SetMigrationMessage(ctx, m.ID, channel, ts); err != nil {
-		return err
+		return "", "", err
 	}
-	return a.refreshAlerts(ctx, m)
+	return channel, ts, a.refreshAlerts(ctx, m)
 }
 
 func (n *notifier) redraw(ctx context.Context, m *bot.Migration, channel, ts string) error {
