@@ -4,20 +4,25 @@
 // It sends the documented headers on every call, keeps one MS-RequestId per
 // logical operation across its retries (the API's idempotency key), honours
 // 429 Retry-After, backs off on 5xx and dropped connections, never retries a
-// business failure, and paces all calls through one client-side limiter.
+// business failure, and paces all calls through one client-side limiter,
+// urgent calls first (limiter.go).
 package pcclient
 
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"maps"
+	"math"
 	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -32,7 +37,13 @@ const DefaultBaseURL = "https://api.partnercenter.microsoft.com"
 // DefaultApplication is sent as MS-PartnerCenter-Application.
 const DefaultApplication = "kaizalabot"
 
-const maxBodyBytes = 64 << 20
+// DefaultMaxBodyBytes is the default Config.MaxBodyBytes: 64 MiB.
+const DefaultMaxBodyBytes = 64 << 20
+
+// MaxPages bounds the pages of one listing: 10,000 pages of 500 is five
+// million items, far beyond any partner's customers or a customer's users,
+// so a listing that gets there is a service that keeps sending next links.
+const MaxPages = 10000
 
 // Config configures a Client. Only TokenSource is required.
 type Config struct {
@@ -49,6 +60,13 @@ type Config struct {
 	MaxBackoff        time.Duration // default 30s
 	// OnCall, when set, is told about every HTTP attempt (metrics, logs).
 	OnCall func(CallInfo)
+	// MaxBodyBytes bounds the answer read per call; a longer 2xx answer is an
+	// *AnswerTooLargeError. Default DefaultMaxBodyBytes.
+	MaxBodyBytes int64
+	// Urgent tells which calls go ahead of the others in the client-side
+	// limiter (e.g. a running migration's, ahead of plans and scans); see
+	// limiter.go. nil: nothing is urgent.
+	Urgent func(context.Context) bool
 }
 
 // CallInfo describes one HTTP attempt.
@@ -67,13 +85,15 @@ type CallInfo struct {
 
 // Client calls Partner Center. It is safe for concurrent use.
 type Client struct {
-	base    *url.URL
-	http    *http.Client
-	tokens  *tokenCache
-	limiter *rate.Limiter
-	cfg     Config
-	now     func() time.Time
-	sleep   func(ctx context.Context, d time.Duration) error
+	base   *url.URL
+	http   *http.Client
+	tokens *tokenCache
+	pacer  *pacer
+	cfg    Config
+	now    func() time.Time
+	sleep  func(ctx context.Context, d time.Duration) error
+	// maxPages is MaxPages; tests lower it.
+	maxPages int
 }
 
 // New returns a Client for cfg.
@@ -106,6 +126,9 @@ func New(cfg Config) (*Client, error) {
 	if cfg.MaxBackoff < cfg.MinBackoff {
 		cfg.MaxBackoff = max(30*time.Second, cfg.MinBackoff)
 	}
+	if cfg.MaxBodyBytes <= 0 {
+		cfg.MaxBodyBytes = DefaultMaxBodyBytes
+	}
 	limiter := rate.NewLimiter(rate.Inf, 1)
 	if cfg.RequestsPerMinute > 0 {
 		// Burst 1: calls are spread evenly, so a fan-out never sends a spike
@@ -113,13 +136,14 @@ func New(cfg Config) (*Client, error) {
 		limiter = rate.NewLimiter(rate.Limit(float64(cfg.RequestsPerMinute)/60), 1)
 	}
 	return &Client{
-		base:    base,
-		http:    cfg.HTTPClient,
-		tokens:  &tokenCache{src: cfg.TokenSource},
-		limiter: limiter,
-		cfg:     cfg,
-		now:     time.Now,
-		sleep:   sleepContext,
+		base:     base,
+		http:     cfg.HTTPClient,
+		tokens:   &tokenCache{src: cfg.TokenSource},
+		pacer:    newPacer(limiter, cfg.Urgent),
+		cfg:      cfg,
+		now:      time.Now,
+		sleep:    sleepContext,
+		maxPages: MaxPages,
 	}, nil
 }
 
@@ -181,7 +205,7 @@ func (c *Client) do(ctx context.Context, req request, out any) (http.Header, err
 	var lastErr error
 	throttledInARow := 0
 	for attempt := 1; ; attempt++ {
-		if err := c.limiter.Wait(ctx); err != nil {
+		if err := c.pacer.wait(ctx); err != nil {
 			return nil, c.giveUp(ctx, lastErr, err)
 		}
 		header, wait, err := c.attempt(ctx, req, &u, body, requestID, attempt, out)
@@ -280,13 +304,27 @@ func (c *Client) attempt(ctx context.Context, req request, u *url.URL, body []by
 	}
 	defer resp.Body.Close()
 	info.Status = resp.StatusCode
-	data, err := io.ReadAll(io.LimitReader(resp.Body, maxBodyBytes))
+	// One byte past the limit tells a body that is exactly the limit from
+	// one that is longer.
+	limit := c.cfg.MaxBodyBytes
+	data, err := io.ReadAll(io.LimitReader(resp.Body, min(limit, math.MaxInt64-1)+1))
 	if err != nil {
 		err = &TransportError{Method: req.method, Path: u.Path, Err: fmt.Errorf("reading the answer: %w", scrubURLError(err))}
 		report(err)
 		return nil, 0, err
 	}
+	// An error answer keeps its status, which is what it means; only its
+	// text is cut.
+	tooLarge := int64(len(data)) > limit
+	if tooLarge {
+		data = data[:limit]
+	}
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
+		if tooLarge && out != nil {
+			err := &AnswerTooLargeError{Method: req.method, Path: u.Path, Limit: limit}
+			report(err)
+			return nil, 0, err
+		}
 		if out != nil && len(bytes.TrimSpace(data)) > 0 {
 			if err := json.Unmarshal(data, out); err != nil {
 				err = fmt.Errorf("pcclient: decode %s %s answer: %w", req.method, u.Path, err)
@@ -352,11 +390,19 @@ func sleepContext(ctx context.Context, d time.Duration) error {
 func (c *Client) resolveLink(uri string) (string, url.Values, error) {
 	parsed, err := url.Parse(uri)
 	if err != nil {
-		return "", nil, fmt.Errorf("pcclient: bad next link: %w", err)
+		// Scrubbed: the link's query may carry a continuation token.
+		return "", nil, fmt.Errorf("%w: it does not parse: %w", ErrBadNextLink, scrubURLError(err))
 	}
-	if parsed.IsAbs() && !strings.EqualFold(parsed.Host, c.base.Host) {
-		// Never send the bearer token to another host.
-		return "", nil, fmt.Errorf("pcclient: next link points to another host %q", parsed.Host)
+	// Never send the bearer token to another host, nor in clear text.
+	switch {
+	case parsed.Scheme == "" && parsed.Host != "":
+		// //host/path has no scheme, so IsAbs is false; taken as a path it
+		// would drop the host and ask our host for whatever it names.
+		return "", nil, fmt.Errorf("%w: it is scheme-relative (//%s/…)", ErrBadNextLink, parsed.Host)
+	case parsed.IsAbs() && !strings.EqualFold(parsed.Host, c.base.Host):
+		return "", nil, fmt.Errorf("%w: it points to another host %q", ErrBadNextLink, parsed.Host)
+	case parsed.IsAbs() && !strings.EqualFold(parsed.Scheme, c.base.Scheme):
+		return "", nil, fmt.Errorf("%w: it switches from %s to %s", ErrBadNextLink, c.base.Scheme, parsed.Scheme)
 	}
 	p := parsed.Path
 	if basePath := strings.TrimRight(c.base.Path, "/"); basePath != "" {
@@ -372,10 +418,14 @@ func (c *Client) resolveLink(uri string) (string, url.Values, error) {
 }
 
 // list fetches every page of a collection, following links.next with its
-// headers (MS-ContinuationToken).
+// headers (MS-ContinuationToken). It stops with ErrPagingLoop when a next
+// link asks again for a page already fetched (same URI and headers), however
+// long the loop, or when the listing passes MaxPages.
 func list[T any](ctx context.Context, c *Client, path string, query url.Values) ([]T, error) {
 	var all []T
 	req := request{method: http.MethodGet, path: path, query: query}
+	// Which page each request fetched; hashed, so no token is kept.
+	seen := map[[sha256.Size]byte]int{pageKey(req): 1}
 	for page := 1; ; page++ {
 		var coll Collection[T]
 		if _, err := c.do(ctx, req, &coll); err != nil {
@@ -389,19 +439,40 @@ func list[T any](ctx context.Context, c *Client, path string, query url.Values) 
 		if next == nil || next.URI == "" {
 			return all, nil
 		}
-		if page >= 10000 {
-			return nil, fmt.Errorf("pcclient: %s: more than %d pages; is the service repeating a page?", path, page)
+		if page >= c.maxPages {
+			return nil, fmt.Errorf("pcclient: listing %s: %w: still a next link after %d pages", path, ErrPagingLoop, page)
 		}
 		p, q, err := c.resolveLink(next.URI)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("pcclient: listing %s: page %d's next link: %w", path, page, err)
 		}
 		h := http.Header{}
 		for _, kv := range next.Headers {
 			h.Set(kv.Key, kv.Value)
 		}
 		req = request{method: http.MethodGet, path: p, query: q, header: h}
+		key := pageKey(req)
+		if fetched, ok := seen[key]; ok {
+			return nil, fmt.Errorf("pcclient: listing %s: %w: page %d's next link asks again for page %d", path, ErrPagingLoop, page, fetched)
+		}
+		seen[key] = page + 1
 	}
+}
+
+// pageKey identifies the page a request asks for: its resolved URI and its
+// headers (the continuation token).
+func pageKey(req request) [sha256.Size]byte {
+	var b strings.Builder
+	b.WriteString(req.path)
+	b.WriteString("?")
+	b.WriteString(req.query.Encode()) // sorted by key
+	for _, k := range slices.Sorted(maps.Keys(req.header)) {
+		b.WriteString("\x01" + k)
+		for _, v := range req.header[k] {
+			b.WriteString("\x00" + v)
+		}
+	}
+	return sha256.Sum256([]byte(b.String()))
 }
 
 // get fetches one resource.

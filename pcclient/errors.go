@@ -133,6 +133,37 @@ func (e *TransportError) Error() string {
 
 func (e *TransportError) Unwrap() error { return e.Err }
 
+// AnswerTooLargeError is a 2xx answer longer than Config.MaxBodyBytes. It
+// is permanent: asking again gets the same answer. Without it the cut-off
+// body surfaced as "unexpected end of JSON input".
+type AnswerTooLargeError struct {
+	Method, Path string
+	Limit        int64 // bytes
+}
+
+func (e *AnswerTooLargeError) Error() string {
+	return fmt.Sprintf("pcclient: Partner Center's answer to %s %s is larger than %s", e.Method, e.Path, byteSize(e.Limit))
+}
+
+// byteSize writes n in the largest binary unit that divides it.
+func byteSize(n int64) string {
+	switch {
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return fmt.Sprintf("%d MiB", n>>20)
+	case n >= 1<<10 && n%(1<<10) == 0:
+		return fmt.Sprintf("%d KiB", n>>10)
+	}
+	return fmt.Sprintf("%d bytes", n)
+}
+
+// ErrPagingLoop is wrapped by the error of a listing whose next links do not
+// end: a link repeats one already followed, or the listing passes MaxPages.
+var ErrPagingLoop = errors.New("paging does not end")
+
+// ErrBadNextLink is wrapped by the error of a listing whose next link the
+// client will not follow: to another host or scheme, or scheme-relative.
+var ErrBadNextLink = errors.New("refused next link")
+
 // RetriesExhaustedError wraps the last failure of an operation whose retries
 // were all used up.
 type RetriesExhaustedError struct {
@@ -158,10 +189,13 @@ const (
 	ClassAuth                   // credentials, consent or permissions (401, 403, token endpoint 4xx)
 	ClassCanceled               // the caller's context ended
 	ClassUnknown
+	// ClassPermanent: the answer cannot be used (too large, paging that does
+	// not end, a next link that is refused); asking again gets the same.
+	ClassPermanent
 )
 
 func (c Class) String() string {
-	return [...]string{"none", "retryable", "business", "conflict", "auth", "canceled", "unknown"}[c]
+	return [...]string{"none", "retryable", "business", "conflict", "auth", "canceled", "unknown", "permanent"}[c]
 }
 
 // Classify puts an error into one Class.
@@ -172,7 +206,10 @@ func Classify(err error) Class {
 	var apiErr *APIError
 	var authErr *AuthError
 	var transportErr *TransportError
+	var tooLarge *AnswerTooLargeError
 	switch {
+	case errors.As(err, &tooLarge), errors.Is(err, ErrPagingLoop), errors.Is(err, ErrBadNextLink):
+		return ClassPermanent
 	case errors.As(err, &apiErr):
 		return classifyStatus(apiErr.StatusCode)
 	case errors.As(err, &authErr):
