@@ -30,8 +30,11 @@ UTC) or an RFC 3339 time.
 
 --verify checks that no row was edited or deleted since it was written: each
 row's hash covers its content and the row before it, and the head records the
-last row. Without an audit key anyone who can write the file could recompute
-the chain; with one, only holders of the key can.
+last row. Without an audit key that proves no accidental damage, not
+tampering: anyone who can write the file could recompute the chain. With one,
+rows and head are HMAC-SHA256 with the key, which only its holders can
+recompute; but an older copy of the whole file would pass too, so compare the
+head it prints with a copy kept elsewhere (the daily digest posts it).
 
 Settings (environment):
   KAIZALA_DB          the database (default ./kaizalabot.db); --db overrides it
@@ -132,16 +135,22 @@ func verifyAudit(ctx context.Context, db *storage.DB, keyed bool, stdout, stderr
 		fmt.Fprintf(stderr, "kaizalabot audit: %v\n", err)
 		return exitFailed
 	}
-	scheme := "SHA-256, no audit key"
-	if keyed {
-		scheme = "HMAC-SHA256 with the audit key"
-	}
 	if !v.OK {
-		fmt.Fprintf(stdout, "audit history BROKEN: %s\n%d rows checked (%s); the first problem is shown\n", v.Problem, v.Rows, scheme)
+		fmt.Fprintf(stdout, "audit history BROKEN: %s\n%d rows checked; the first problem is shown\n%s\n", v.Problem, v.Rows, verifyScope(keyed))
 		return exitFailed
 	}
-	fmt.Fprintf(stdout, "audit history intact: %d rows, head %.12s (%s)\n", v.Rows, v.Head, scheme)
+	fmt.Fprintf(stdout, "audit history intact: %d rows, head at row %d, hash %s\n%s\n"+
+		"an older copy of the whole file passes too: compare the head with a copy kept elsewhere (the daily digest posts it)\n",
+		v.Rows, v.HeadSeq, v.Head, verifyScope(keyed))
 	return exitOK
+}
+
+// verifyScope says what --verify checked and what that proves.
+func verifyScope(keyed bool) string {
+	if keyed {
+		return "keyed: rows and head HMAC-SHA256 with KAIZALA_AUDIT_KEY; proves nobody without the key edited, deleted or cut rows"
+	}
+	return "unkeyed: proves no accidental damage, not tampering by someone who can write the file"
 }
 
 // auditLine is one entry of audit output; its JSON keys (and the CSV header)

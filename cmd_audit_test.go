@@ -211,3 +211,66 @@ func TestAuditConfigurationMistakes(t *testing.T) {
 		t.Errorf("both key settings: exit %d\n%s", code, stderr)
 	}
 }
+
+// cutAuditTail deletes the rows after seq and moves the head back to row
+// seq's seq and hash, as anyone who can write the file could: both are
+// readable in the table.
+func cutAuditTail(t *testing.T, path string, seq int64) {
+	t.Helper()
+	raw, err := sql.Open("sqlite3", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	for _, q := range []string{
+		`DELETE FROM audit_log WHERE seq > ?`,
+		`UPDATE audit_head SET seq = ?1, hash = (SELECT hash FROM audit_log WHERE seq = ?1)`,
+	} {
+		if _, err := raw.Exec(q, seq); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+}
+
+func TestAuditVerifyAfterTheLastRowsWereCut(t *testing.T) {
+	const unkeyed = "unkeyed: proves no accidental damage, not tampering by someone who can write the file"
+	const keyed = "keyed: rows and head HMAC-SHA256 with KAIZALA_AUDIT_KEY"
+	for _, tc := range []struct {
+		name     string
+		key      string
+		wantCode int
+		want     []string
+	}{
+		{"with a key the cut is found", "s3cret-audit-key", exitFailed,
+			[]string{"audit history BROKEN: the audit head (row 2) is not authentic", keyed}},
+		{"without a key the cut passes, and verify says what that proves", "", exitOK,
+			[]string{"audit history intact: 2 rows, head at row 2, hash ", unkeyed}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := newAuditDB(t, tc.key)
+			t.Setenv("KAIZALA_AUDIT_KEY", tc.key)
+			code, stdout, stderr := runKaizalabot("audit", "--verify", "--db", path)
+			wantIntact := keyed
+			if tc.key == "" {
+				wantIntact = unkeyed
+			}
+			if code != exitOK || !strings.Contains(stdout, "intact: 4 rows, head at row 4, hash ") || !strings.Contains(stdout, wantIntact) {
+				t.Fatalf("before the cut: exit %d\n%s%s", code, stdout, stderr)
+			}
+
+			cutAuditTail(t, path, 2)
+			code, stdout, stderr = runKaizalabot("audit", "--verify", "--db", path)
+			if code != tc.wantCode {
+				t.Errorf("exit %d, want %d\n%s%s", code, tc.wantCode, stdout, stderr)
+			}
+			for _, want := range tc.want {
+				if !strings.Contains(stdout, want) {
+					t.Errorf("the output lacks %q:\n%s", want, stdout)
+				}
+			}
+			if tc.key != "" && strings.Contains(stdout+stderr, tc.key) {
+				t.Error("the key appears in the output")
+			}
+		})
+	}
+}

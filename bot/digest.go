@@ -29,6 +29,25 @@ type Digest struct {
 	Scan           *ScanSummary // the last scan, nil if none yet
 	// Throttled is how often Partner Center answered 429 since Since.
 	Throttled int
+	// AuditHead is where the audit history ended at At, nil if the store
+	// cannot say: posted daily, a copy of it is kept outside the database.
+	AuditHead *AuditHead
+}
+
+// AuditHead names the audit history's last row: its seq and the first 16
+// hex digits of its hash.
+type AuditHead struct {
+	Seq  int64
+	Hash string
+}
+
+// auditHeadDigits is how much of the head's hash the digest shows.
+const auditHeadDigits = 16
+
+// AuditHeadReader is a Store that can also say where its audit history ends
+// (the seq and hash of the last row); BuildDigest then reports it.
+type AuditHeadReader interface {
+	AuditHead(ctx context.Context) (int64, string, error)
 }
 
 // digestUrgent is how many subscriptions the digest lists by name.
@@ -99,6 +118,13 @@ func BuildDigest(ctx context.Context, store Store, now, since time.Time) (*Diges
 		return nil, err
 	default:
 		d.Scan = scan
+	}
+	if r, ok := store.(AuditHeadReader); ok {
+		seq, hash, err := r.AuditHead(ctx)
+		if err != nil {
+			return nil, err
+		}
+		d.AuditHead = &AuditHead{Seq: seq, Hash: hash[:min(len(hash), auditHeadDigits)]}
 	}
 	return d, nil
 }

@@ -2,6 +2,7 @@ package slackview
 
 import (
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/kaizalabot/kaizalabot/bot"
@@ -47,11 +48,28 @@ func Digest(d *bot.Digest, loc *time.Location) Message {
 		}), 0),
 		section("*Scan health*\n" + scanHealth(d, sinceWhen, loc)),
 	}
+	if h := d.AuditHead; h != nil {
+		blocks = append(blocks, contextBlock("Audit head: row "+thousands(h.Seq)+" · "+code(h.Hash),
+			"Keep this to prove later that no history was cut: `kaizalabot audit --verify` prints the head it checked."))
+	}
 	text := fmt.Sprintf("Kaizala Pro daily digest, %s: %s ending within 7 days%s, %d within 30, %d within 90; "+
 		"%d waiting for approval, %d running, %d completed, %d failed, %d rejected.",
 		day(d.At, loc), within7, ended, d.Within30, d.Within90,
 		len(d.Waiting), len(d.Running), len(d.Completed), len(d.Failed), len(d.Rejected))
 	return Message{Text: fallback(text), Blocks: blocks}
+}
+
+// thousands writes n with a comma every three digits: 1,234.
+func thousands(n int64) string {
+	s := strconv.FormatInt(n, 10)
+	start := 0
+	if n < 0 {
+		start = 1
+	}
+	for i := len(s) - 3; i > start; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
 }
 
 // listSection is a titled bulleted list, or "none".

@@ -24,15 +24,31 @@ import (
 //
 // Without an audit key the hash is SHA-256: it detects edits and deletions,
 // but whoever can write the file could recompute the whole chain. With a key
-// it is HMAC-SHA256, which nobody without the key can recompute.
+// it is HMAC-SHA256, which nobody without the key can recompute, and the head
+// carries a MAC too (headMAC): the rows and the head are readable, so without
+// it anyone could delete the last rows and move the head back to an earlier
+// row's seq and hash. What no MAC can show is the whole file replaced by an
+// older copy of itself (or a new empty one): only a copy of the head kept
+// elsewhere shows that, which is why the digest posts it.
 
 // genesisHash is row 1's prev_hash and the head of an empty history (the
 // schema's first migration inserts it too).
 var genesisHash = strings.Repeat("0", 64)
 
 // auditHashPrefix names the encoding, so a future change of fields cannot be
-// confused with this one.
-const auditHashPrefix = "kaizalabot-audit-v1\n"
+// confused with this one. v2 rows have the same fields as v1 rows: v2 marks a
+// row written by a kaizalabot that keeps the head's MAC, so a keyed head on a
+// v2 row without a MAC had it removed, while one on a v1 row is a head from
+// before the upgrade, keyed by the next append (headAuth). Only the key makes
+// a row of either version, so nobody without it can pass a head off as old.
+const (
+	auditHashPrefix   = "kaizalabot-audit-v2\n"
+	auditHashPrefixV1 = "kaizalabot-audit-v1\n"
+)
+
+// auditHeadPrefix starts what the head's MAC covers, so that no row hash can
+// stand in for a head MAC or the other way round.
+const auditHeadPrefix = "kaizalabot-audit-head-v1\n"
 
 // detailDomain is an audit row's detail.customerDomain; NULL when the detail
 // is not JSON (edited: VerifyAudit reports it) rather than failing the query.
@@ -51,18 +67,21 @@ type auditRow struct {
 	prevHash, hash                          string
 }
 
-// sum returns the row's hash: hex SHA-256 (or HMAC-SHA256 with key) of a
+// sum returns the row's hash as this version writes it: see sumAs.
+func (r *auditRow) sum(key []byte) string { return r.sumAs(auditHashPrefix, key) }
+
+// sumAs returns the row's hash: hex SHA-256 (or HMAC-SHA256 with key) of
 // prefix and each field in a fixed order, each written as its length in
 // bytes, a colon, the bytes and a comma (a netstring), so no choice of
 // contents can move a field boundary.
-func (r *auditRow) sum(key []byte) string {
+func (r *auditRow) sumAs(prefix string, key []byte) string {
 	var h hash.Hash
 	if len(key) > 0 {
 		h = hmac.New(sha256.New, key)
 	} else {
 		h = sha256.New()
 	}
-	io.WriteString(h, auditHashPrefix)
+	io.WriteString(h, prefix)
 	for _, field := range []string{
 		strconv.FormatInt(r.seq, 10), r.at, r.actorID, r.actorName, r.action,
 		r.customerID, r.subscriptionID, r.migrationID, r.detail, r.msRequestID, r.msCorrelationID, r.prevHash,
@@ -70,6 +89,82 @@ func (r *auditRow) sum(key []byte) string {
 		fmt.Fprintf(h, "%d:%s,", len(field), field)
 	}
 	return hex.EncodeToString(h.Sum(nil))
+}
+
+// matches reports whether the row's hash is its content's, in either version.
+func (r *auditRow) matches(key []byte) bool {
+	return r.sum(key) == r.hash || r.sumAs(auditHashPrefixV1, key) == r.hash
+}
+
+// headMAC is the audit head's MAC with key: hex HMAC-SHA256 of its own
+// prefix, the head's seq and its hash.
+func headMAC(key []byte, seq int64, hash string) string {
+	h := hmac.New(sha256.New, key)
+	fmt.Fprintf(h, "%s%d\n%s", auditHeadPrefix, seq, hash)
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// auditHead is the audit_head row: the last row's seq and hash, and with an
+// audit key their MAC ("" without a key, or before the head was keyed).
+type auditHead struct {
+	seq       int64
+	hash, mac string
+}
+
+func readAuditHead(ctx context.Context, q querier) (auditHead, error) {
+	var h auditHead
+	err := q.QueryRowContext(ctx, `SELECT seq, hash, mac FROM audit_head WHERE id = 1`).Scan(&h.seq, &h.hash, &h.mac)
+	return h, err
+}
+
+func (h auditHead) macOK(key []byte) bool {
+	return h.mac != "" && hmac.Equal([]byte(h.mac), []byte(headMAC(key, h.seq, h.hash)))
+}
+
+// headAuth is what the audit key says of a head.
+type headAuth int
+
+const (
+	headAuthentic   headAuth = iota // its MAC is right
+	headNew                         // no MAC: the empty history of a new database
+	headNotYetKeyed                 // no MAC: its row is a v1 row of the key, from before heads were keyed
+	headMACMissing                  // no MAC, and its row is not such a row
+	headMACWrong                    // a MAC that is not the key's for this seq and hash
+)
+
+// auth checks the head with key; row is the row the head records, nil if
+// there is none. The v1 case trusts a head the first time it is keyed: a
+// database from before heads had MACs cannot prove its tail was not cut, and
+// the next append keys it (verify says so until then).
+func (h auditHead) auth(key []byte, row *auditRow) headAuth {
+	switch {
+	case h.macOK(key):
+		return headAuthentic
+	case h.mac != "":
+		return headMACWrong
+	case h.seq == 0:
+		return headNew
+	case row != nil && row.seq == h.seq && row.hash == h.hash && row.sumAs(auditHashPrefixV1, key) == row.hash:
+		return headNotYetKeyed
+	}
+	return headMACMissing
+}
+
+// problem says, naming the head, why a head with this auth is not
+// authentic; "" if it is (or is new).
+func (h auditHead) problem(a headAuth) string {
+	switch a {
+	case headMACWrong:
+		return fmt.Sprintf("the audit head (row %d) is not authentic: its MAC is not the audit key's for its seq and hash "+
+			"(moved back to an earlier row after the last rows were deleted, or rewritten?)", h.seq)
+	case headMACMissing:
+		return fmt.Sprintf("the audit head (row %d) is not authentic: it has no MAC, though it was written by a kaizalabot "+
+			"that keys its head (the MAC removed after the last rows were deleted?)", h.seq)
+	case headNotYetKeyed:
+		return fmt.Sprintf("the audit head (row %d) is not yet keyed: it was written before kaizalabot kept a MAC of the head, "+
+			"so a cut of the last rows cannot be ruled out; the bot keys it with its next append", h.seq)
+	}
+	return ""
 }
 
 func (r *auditRow) scan(rs rowScanner) error {
@@ -111,15 +206,19 @@ func (db *DB) appendAudit(ctx context.Context, tx *sql.Tx, entries []bot.AuditEn
 	if len(entries) == 0 {
 		return nil
 	}
-	var seq int64
-	var prev string
-	err := tx.QueryRowContext(ctx, `SELECT seq, hash FROM audit_head WHERE id = 1`).Scan(&seq, &prev)
+	head, err := readAuditHead(ctx, tx)
 	if errors.Is(err, sql.ErrNoRows) {
 		return errors.New("the audit head is missing (the history was tampered with; check with audit --verify)")
 	}
 	if err != nil {
 		return fmt.Errorf("reading the audit head: %w", err)
 	}
+	if len(db.auditKey) > 0 {
+		if err := db.checkHeadForAppend(ctx, tx, head); err != nil {
+			return err
+		}
+	}
+	seq, prev := head.seq, head.hash
 	for _, e := range entries {
 		r, err := db.newAuditRow(seq+1, prev, e)
 		if err != nil {
@@ -132,10 +231,57 @@ func (db *DB) appendAudit(ctx context.Context, tx *sql.Tx, entries []bot.AuditEn
 		}
 		seq, prev = r.seq, r.hash
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1`, seq, prev); err != nil {
+	mac := ""
+	if len(db.auditKey) > 0 {
+		mac = headMAC(db.auditKey, seq, prev)
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE audit_head SET seq = ?, hash = ?, mac = ? WHERE id = 1`, seq, prev, mac); err != nil {
 		return fmt.Errorf("moving the audit head: %w", err)
 	}
 	return nil
+}
+
+// checkHeadForAppend refuses to append after a head that records an
+// authentic row of this key but whose MAC is missing or wrong: the head was
+// moved back after the last rows were deleted, and keying the next head would
+// hide that, so fail closed as for a missing head. A head on a row that
+// VerifyAudit reports anyway (unkeyed, made with another key, edited) is
+// appended after as before: nothing is hidden, and the bot keeps working.
+func (db *DB) checkHeadForAppend(ctx context.Context, tx *sql.Tx, head auditHead) error {
+	if head.mac != "" && head.macOK(db.auditKey) {
+		return nil
+	}
+	var row *auditRow
+	if head.seq > 0 {
+		var r auditRow
+		err := r.scan(tx.QueryRowContext(ctx, `SELECT `+auditColumns+` FROM audit_log WHERE seq = ?`, head.seq))
+		switch {
+		case err == nil:
+			row = &r
+		case !errors.Is(err, sql.ErrNoRows):
+			return fmt.Errorf("reading audit row %d, the head: %w", head.seq, err)
+		}
+	}
+	a := head.auth(db.auditKey, row)
+	if (a == headMACMissing || a == headMACWrong) && row != nil && row.hash == head.hash && row.matches(db.auditKey) {
+		return fmt.Errorf("%s; check with audit --verify", head.problem(a))
+	}
+	return nil
+}
+
+// AuditHead returns the audit history's head as the database records it:
+// the last row's seq and hash (0 and the genesis hash for an empty history).
+// A copy of it kept outside the database (the digest posts it) shows later
+// whether rows were cut since.
+func (db *DB) AuditHead(ctx context.Context) (seq int64, hash string, err error) {
+	h, err := readAuditHead(ctx, db.sql)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, "", errors.New("the audit head is missing (the history was tampered with; check with audit --verify)")
+	}
+	if err != nil {
+		return 0, "", fmt.Errorf("reading the audit head: %w", err)
+	}
+	return h.seq, h.hash, nil
 }
 
 func (db *DB) newAuditRow(seq int64, prev string, e bot.AuditEntry) (auditRow, error) {
@@ -217,9 +363,10 @@ func (db *DB) Audit(ctx context.Context, f bot.AuditFilter) ([]bot.AuditEntry, e
 
 // AuditVerification is the outcome of checking the audit history.
 type AuditVerification struct {
-	Rows int    // rows in the history
-	Head string // the hash the head records
-	OK   bool
+	Rows    int    // rows in the history
+	Head    string // the hash the head records
+	HeadSeq int64  // the row the head records
+	OK      bool
 	// FirstBadSeq is the row of the first problem found, and Problem says
 	// what it is in a sentence that names the row.
 	FirstBadSeq int64
@@ -228,8 +375,10 @@ type AuditVerification struct {
 
 // VerifyAudit walks the history by seq, recomputing each hash and checking
 // that seqs run 1..N without gaps, that each prev_hash links to the row
-// before, and that the head records the last row. A broken history is
-// OK=false with the first problem; err is only for failing to read it.
+// before, and that the head records the last row; with an audit key, also
+// that the head's MAC is the key's (a head not yet keyed is a problem too).
+// A broken history is OK=false with the first problem; err is only for
+// failing to read it.
 func (db *DB) VerifyAudit(ctx context.Context) (AuditVerification, error) {
 	w := chainWalk{key: db.auditKey, next: 1, prev: genesisHash}
 	// One transaction, so the rows and the head are one snapshot.
@@ -249,9 +398,7 @@ func (db *DB) VerifyAudit(ctx context.Context) (AuditVerification, error) {
 		if err := rows.Err(); err != nil {
 			return err
 		}
-		var headSeq int64
-		var headHash string
-		err = tx.QueryRowContext(ctx, `SELECT seq, hash FROM audit_head WHERE id = 1`).Scan(&headSeq, &headHash)
+		head, err := readAuditHead(ctx, tx)
 		if errors.Is(err, sql.ErrNoRows) {
 			w.fail(w.next-1, "the audit head is missing (deleted?)")
 			return nil
@@ -259,7 +406,7 @@ func (db *DB) VerifyAudit(ctx context.Context) (AuditVerification, error) {
 		if err != nil {
 			return err
 		}
-		w.head(headSeq, headHash)
+		w.head(head)
 		return nil
 	})
 	if err != nil {
@@ -273,8 +420,9 @@ func (db *DB) VerifyAudit(ctx context.Context) (AuditVerification, error) {
 type chainWalk struct {
 	key  []byte
 	v    AuditVerification
-	next int64  // the seq the next row should have
-	prev string // the hash of the row before it
+	next int64    // the seq the next row should have
+	prev string   // the hash of the row before it
+	last auditRow // the row before it
 }
 
 func (w *chainWalk) fail(seq int64, format string, args ...any) {
@@ -294,8 +442,8 @@ func (w *chainWalk) row(r *auditRow) {
 		w.fail(w.next, "rows %d to %d are missing (deleted?)", w.next, r.seq-1)
 	}
 	switch {
-	case r.sum(w.key) == r.hash:
-	case len(w.key) > 0 && r.sum(nil) == r.hash:
+	case r.matches(w.key):
+	case len(w.key) > 0 && r.matches(nil):
 		w.fail(r.seq, "row %d: its hash was computed without the audit key (rewritten by someone without the key?)", r.seq)
 	case len(w.key) == 0 && w.v.Rows == 1:
 		// Nothing has matched yet: the history may be keyed rather than edited.
@@ -310,12 +458,13 @@ func (w *chainWalk) row(r *auditRow) {
 	default:
 		w.fail(r.seq, "row %d: prev_hash does not link to row %d", r.seq, r.seq-1)
 	}
-	w.next, w.prev = r.seq+1, r.hash
+	w.next, w.prev, w.last = r.seq+1, r.hash, *r
 }
 
-// head checks the head against the last row walked.
-func (w *chainWalk) head(seq int64, hash string) {
-	w.v.Head = hash
+// head checks the head against the last row walked, and with a key its MAC.
+func (w *chainWalk) head(h auditHead) {
+	seq, hash := h.seq, h.hash
+	w.v.Head, w.v.HeadSeq = hash, seq
 	last := w.next - 1
 	switch {
 	case seq == last+1:
@@ -328,6 +477,16 @@ func (w *chainWalk) head(seq int64, hash string) {
 		w.fail(0, "the audit head's hash is not the genesis value of an empty history (edited?)")
 	case hash != w.prev:
 		w.fail(last, "the audit head's hash does not match row %d (edited?)", last)
+	}
+	if len(w.key) == 0 {
+		return
+	}
+	var row *auditRow
+	if w.v.Rows > 0 {
+		row = &w.last
+	}
+	if problem := h.problem(h.auth(w.key, row)); problem != "" {
+		w.fail(seq, "%s", problem)
 	}
 }
 

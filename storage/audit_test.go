@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -159,6 +160,13 @@ func TestAuditWithADetailThatIsNotJSON(t *testing.T) {
 // the head to match.
 func rehash(t *testing.T, raw *sql.DB, from int64, key []byte) {
 	t.Helper()
+	rehashAs(t, raw, from, auditHashPrefix, key)
+}
+
+// rehashAs is rehash with the hash prefix of a given version; the head's MAC
+// is left as it was.
+func rehashAs(t *testing.T, raw *sql.DB, from int64, prefix string, key []byte) {
+	t.Helper()
 	rows, err := raw.Query(`SELECT ` + auditColumns + ` FROM audit_log ORDER BY seq`)
 	if err != nil {
 		t.Fatal(err)
@@ -176,7 +184,7 @@ func rehash(t *testing.T, raw *sql.DB, from int64, key []byte) {
 	for _, r := range all {
 		if r.seq >= from {
 			r.prevHash = prev
-			r.hash = r.sum(key)
+			r.hash = r.sumAs(prefix, key)
 			exec(t, raw, `UPDATE audit_log SET prev_hash = ?, hash = ? WHERE seq = ?`, r.prevHash, r.hash, r.seq)
 		}
 		prev = r.hash
@@ -320,5 +328,217 @@ func TestVerifyAuditWithAKey(t *testing.T) {
 	rehash(t, raw, 1, []byte("a guessed key"))
 	if v := verify(key); v.OK || v.FirstBadSeq != 1 || !strings.Contains(v.Problem, "does not match its hash") {
 		t.Errorf("a chain recomputed with another key: %+v", v)
+	}
+}
+
+// cutTail deletes the rows after seq and moves the head back to row seq's
+// seq and hash, as anyone who can write the file could: both are readable.
+func cutTail(t *testing.T, raw *sql.DB, seq int64) {
+	t.Helper()
+	exec(t, raw, `DELETE FROM audit_log WHERE seq > ?`, seq)
+	exec(t, raw, `UPDATE audit_head SET seq = ?, hash = (SELECT hash FROM audit_log WHERE seq = ?)`, seq, seq)
+}
+
+func TestVerifyAuditChecksTheKeyedHead(t *testing.T) {
+	ctx := context.Background()
+	key := []byte("the partner's audit key")
+	for _, tc := range []struct {
+		name    string
+		tamper  func(t *testing.T, raw *sql.DB)
+		wantSeq int64
+		want    string
+	}{
+		{"the last rows deleted and the head moved back, keeping its MAC", func(t *testing.T, raw *sql.DB) {
+			cutTail(t, raw, 6)
+		}, 6, "the audit head (row 6) is not authentic: its MAC is not the audit key's"},
+		{"the last rows deleted, the head moved back and its MAC removed", func(t *testing.T, raw *sql.DB) {
+			cutTail(t, raw, 6)
+			exec(t, raw, `UPDATE audit_head SET mac = ''`)
+		}, 6, "the audit head (row 6) is not authentic: it has no MAC"},
+		{"every row deleted and the head moved to the genesis", func(t *testing.T, raw *sql.DB) {
+			exec(t, raw, `DELETE FROM audit_log`)
+			exec(t, raw, `UPDATE audit_head SET seq = 0, hash = ?`, genesisHash)
+		}, 0, "the audit head (row 0) is not authentic"},
+		{"the head's MAC removed", func(t *testing.T, raw *sql.DB) {
+			exec(t, raw, `UPDATE audit_head SET mac = ''`)
+		}, 8, "the audit head (row 8) is not authentic: it has no MAC"},
+		{"the head's MAC edited", func(t *testing.T, raw *sql.DB) {
+			exec(t, raw, `UPDATE audit_head SET mac = ?`, strings.Repeat("a", 64))
+		}, 8, "the audit head (row 8) is not authentic"},
+		{"the head moved back with a MAC made with another key", func(t *testing.T, raw *sql.DB) {
+			cutTail(t, raw, 6)
+			var hash string
+			if err := raw.QueryRow(`SELECT hash FROM audit_head`).Scan(&hash); err != nil {
+				t.Fatal(err)
+			}
+			exec(t, raw, `UPDATE audit_head SET mac = ?`, headMAC([]byte("a guessed key"), 6, hash))
+		}, 6, "the audit head (row 6) is not authentic"},
+		{"the head moved back with its row's hash as the MAC", func(t *testing.T, raw *sql.DB) {
+			cutTail(t, raw, 6)
+			exec(t, raw, `UPDATE audit_head SET mac = hash`)
+		}, 6, "the audit head (row 6) is not authentic"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			db, path := openTest(t, Options{AuditKey: key})
+			fillAudit(t, db, 8)
+			if v, err := db.VerifyAudit(ctx); err != nil || !v.OK || v.HeadSeq != 8 {
+				t.Fatalf("before tampering: %+v, %v", v, err)
+			}
+			tc.tamper(t, rawDB(t, path))
+			v, err := db.VerifyAudit(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if v.OK || v.FirstBadSeq != tc.wantSeq || !strings.Contains(v.Problem, tc.want) {
+				t.Errorf("%+v\nwant row %d and %q", v, tc.wantSeq, tc.want)
+			}
+		})
+	}
+}
+
+func TestAppendingAfterAHeadThatIsNotAuthenticIsRefused(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name   string
+		tamper func(t *testing.T, raw *sql.DB)
+	}{
+		{"the head moved back", func(t *testing.T, raw *sql.DB) { cutTail(t, raw, 2) }},
+		{"the head moved back and its MAC removed", func(t *testing.T, raw *sql.DB) {
+			cutTail(t, raw, 2)
+			exec(t, raw, `UPDATE audit_head SET mac = ''`)
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			db, path := openTest(t, Options{AuditKey: []byte("k")})
+			fillAudit(t, db, 4)
+			tc.tamper(t, rawDB(t, path))
+			// Row 3 appended after the moved head would link to row 2, and a
+			// head keyed by the bot would hide that rows 3 and 4 were cut.
+			err := db.AppendAudit(ctx, auditEntry(bot.ActionScanFinished))
+			if err == nil || !strings.Contains(err.Error(), "the audit head (row 2) is not authentic") {
+				t.Errorf("appending: %v, want a refusal naming the head", err)
+			}
+			if seq, _, err := db.AuditHead(ctx); err != nil || seq != 2 {
+				t.Errorf("the head is at row %d (%v) after the refusal, want 2", seq, err)
+			}
+		})
+	}
+}
+
+func TestAppendingGoesOnAfterRowsVerifyReportsAnyway(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name     string
+		before   []byte // the key the first rows were written with
+		tamper   func(t *testing.T, raw *sql.DB)
+		wantSeq  int64
+		wantText string
+	}{
+		{"a key set on a history written without one", nil, nil, 1, "row 1: its hash was computed without the audit key"},
+		{"the key changed", []byte("the old key"), nil, 1, "row 1: its content does not match its hash"},
+		{"the last row edited", []byte("k"), func(t *testing.T, raw *sql.DB) {
+			exec(t, raw, `UPDATE audit_log SET actor_name = 'mallory' WHERE seq = 2`)
+		}, 2, "row 2: its content does not match its hash"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			db, path := openTest(t, Options{AuditKey: tc.before})
+			fillAudit(t, db, 2)
+			db.Close()
+			if tc.tamper != nil {
+				tc.tamper(t, rawDB(t, path))
+			}
+			db, err := Open(ctx, path, Options{AuditKey: []byte("k")})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			if err := db.AppendAudit(ctx, auditEntry(bot.ActionScanFinished)); err != nil {
+				t.Fatalf("appending: %v; nothing would be hidden by it, so the bot must keep working", err)
+			}
+			if v, err := db.VerifyAudit(ctx); err != nil || v.OK || v.Rows != 3 || v.FirstBadSeq != tc.wantSeq || !strings.Contains(v.Problem, tc.wantText) {
+				t.Errorf("%+v, %v; want row %d reported: %q", v, err, tc.wantSeq, tc.wantText)
+			}
+		})
+	}
+}
+
+// olderDatabase writes the file a kaizalabot from before head MACs wrote:
+// schema version 2, n rows hashed as v1 rows with key, and the head.
+func olderDatabase(t *testing.T, path string, key []byte, n int) {
+	t.Helper()
+	all, err := schemaMigrations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw := rawDB(t, path)
+	exec(t, raw, `CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)`)
+	for _, m := range all[:2] {
+		exec(t, raw, m.sql)
+		exec(t, raw, `INSERT INTO schema_migrations VALUES (?, ?, '')`, m.version, m.name)
+	}
+	older := &DB{auditKey: key, now: newClock().Now}
+	prev := genesisHash
+	for seq := int64(1); seq <= int64(n); seq++ {
+		r, err := older.newAuditRow(seq, prev, auditEntry(bot.ActionScanFinished))
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.hash = r.sumAs(auditHashPrefixV1, key)
+		exec(t, raw, `INSERT INTO audit_log (`+auditColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			r.seq, r.at, r.actorID, r.actorName, r.action, r.customerID, r.subscriptionID, r.migrationID,
+			r.detail, r.msRequestID, r.msCorrelationID, r.prevHash, r.hash)
+		prev = r.hash
+	}
+	exec(t, raw, `UPDATE audit_head SET seq = ?, hash = ?`, n, prev)
+	raw.Close()
+}
+
+func TestAHeadFromBeforeHeadMACsIsKeyedByTheNextAppend(t *testing.T) {
+	ctx := context.Background()
+	key := []byte("the partner's audit key")
+	path := filepath.Join(t.TempDir(), "kaizalabot.db")
+	olderDatabase(t, path, key, 3)
+
+	db, err := Open(ctx, path, Options{AuditKey: key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	v, err := db.VerifyAudit(ctx)
+	if err != nil || v.OK || v.FirstBadSeq != 3 || !strings.Contains(v.Problem, "the audit head (row 3) is not yet keyed") {
+		t.Errorf("an upgraded history before its next append: %+v, %v; want the head reported as not yet keyed", v, err)
+	}
+	fillAudit(t, db, 1)
+	if v, err := db.VerifyAudit(ctx); err != nil || !v.OK || v.Rows != 4 || v.HeadSeq != 4 {
+		t.Errorf("after the next append: %+v, %v; want 4 rows intact", v, err)
+	}
+	// From now on the head must carry its MAC.
+	exec(t, rawDB(t, path), `UPDATE audit_head SET mac = ''`)
+	if v, _ := db.VerifyAudit(ctx); v.OK || !strings.Contains(v.Problem, "the audit head (row 4) is not authentic: it has no MAC") {
+		t.Errorf("the MAC removed after the upgrade: %+v", v)
+	}
+}
+
+func TestAuditHead(t *testing.T) {
+	ctx := context.Background()
+	db, _ := openTest(t, Options{AuditKey: []byte("k")})
+	if seq, hash, err := db.AuditHead(ctx); err != nil || seq != 0 || hash != genesisHash {
+		t.Errorf("a new history's head: %d %s %v; want 0 and the genesis hash", seq, hash, err)
+	}
+	fillAudit(t, db, 3)
+	es, err := db.Audit(ctx, bot.AuditFilter{})
+	if err != nil || len(es) != 3 {
+		t.Fatalf("%v, %v", es, err)
+	}
+	if seq, hash, err := db.AuditHead(ctx); err != nil || seq != 3 || hash != es[2].Hash {
+		t.Errorf("after 3 rows: %d %s %v; want 3 and %s", seq, hash, err, es[2].Hash)
+	}
+
+	d, err := bot.BuildDigest(ctx, db, time.Now(), time.Now().Add(-24*time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (bot.AuditHead{Seq: 3, Hash: es[2].Hash[:16]}); d.AuditHead == nil || *d.AuditHead != want {
+		t.Errorf("the digest's audit head is %+v, want %+v", d.AuditHead, want)
 	}
 }

@@ -199,3 +199,32 @@ func TestANewDatabaseIsReadableByItsOwnerOnly(t *testing.T) {
 		}
 	}
 }
+
+func TestOpenMakesAnExistingDatabaseReadableByItsOwnerOnly(t *testing.T) {
+	ctx := context.Background()
+	db, path := openTest(t, Options{})
+	// Another process keeps it open, so the -wal and -shm files exist.
+	if err := db.SetSetting(ctx, "pc.refresh_token", "x"); err != nil {
+		t.Fatal(err)
+	}
+	modes := map[string]fs.FileMode{path: 0o754, path + "-wal": 0o644, path + "-shm": 0o660}
+	for p, mode := range modes {
+		if err := os.Chmod(p, mode); err != nil {
+			t.Fatal(err)
+		}
+	}
+	again, err := Open(ctx, path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer again.Close()
+	for p, mode := range modes {
+		st, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := mode &^ 0o077; st.Mode().Perm() != want {
+			t.Errorf("%s has mode %v after Open, want %v (the owner's bits kept, the others' removed)", filepath.Base(p), st.Mode().Perm(), want)
+		}
+	}
+}
