@@ -5,9 +5,11 @@ import (
 	_ "embed"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"slices"
 	"strings"
+	"unicode"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -34,16 +36,27 @@ func DefaultCatalog() *Catalog {
 	return c
 }
 
+// Limits of a KAIZALA_CATALOG file. A real catalog lists a few retired SKUs
+// and a few dozen targets; these leave room for generated files while
+// keeping start-up to well under a second.
+const (
+	maxCatalogBytes   = 4 << 20 // 4 MiB
+	maxCatalogRetired = 10_000
+	maxCatalogTargets = 10_000
+)
+
 // LoadCatalog returns the default catalog extended by the YAML file at path
 // (same shape as the default): a retired SKU with the same name or a target
-// with the same skuPartNumber replaces the default one; others are added.
-// An empty path returns the default catalog.
+// with the same skuPartNumber (compared case-insensitively) replaces the
+// default one; others are added. An empty path returns the default catalog.
+// A file larger than 4 MiB, or listing more than 10,000 retired SKUs or
+// 10,000 targets, is refused.
 func LoadCatalog(path string) (*Catalog, error) {
 	c := DefaultCatalog()
 	if path == "" {
 		return c, nil
 	}
-	data, err := os.ReadFile(path)
+	data, err := readCatalogFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("catalog %s: %w", path, err)
 	}
@@ -51,24 +64,83 @@ func LoadCatalog(path string) (*Catalog, error) {
 	if err != nil {
 		return nil, fmt.Errorf("catalog %s: %w", path, err)
 	}
-	for _, t := range extra.Targets {
-		if i := slices.IndexFunc(c.Targets, func(d Target) bool { return strings.EqualFold(d.SkuPartNumber, t.SkuPartNumber) }); i >= 0 {
-			c.Targets[i] = t
-		} else {
-			c.Targets = append(c.Targets, t)
-		}
+	switch {
+	case len(extra.Retired) > maxCatalogRetired:
+		return nil, fmt.Errorf("catalog %s lists %d retired SKUs, more than the limit of %d: list only the retired SKUs you migrate", path, len(extra.Retired), maxCatalogRetired)
+	case len(extra.Targets) > maxCatalogTargets:
+		return nil, fmt.Errorf("catalog %s lists %d targets, more than the limit of %d: list only the targets your retired SKUs move to", path, len(extra.Targets), maxCatalogTargets)
 	}
-	for _, r := range extra.Retired {
-		if i := slices.IndexFunc(c.Retired, func(d RetiredSKU) bool { return strings.EqualFold(d.Name, r.Name) }); i >= 0 {
-			c.Retired[i] = r
-		} else {
-			c.Retired = append(c.Retired, r)
-		}
-	}
+	c.merge(extra)
 	if err := c.validate(); err != nil {
 		return nil, fmt.Errorf("catalog %s: %w", path, err)
 	}
 	return c, nil
+}
+
+// readCatalogFile reads at most maxCatalogBytes, so a huge (or endless)
+// file is refused before it is parsed.
+func readCatalogFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxCatalogBytes+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(data)) > maxCatalogBytes {
+		return nil, fmt.Errorf("the file is larger than the limit of %d MiB: list only the retired SKUs you migrate and their targets", maxCatalogBytes>>20)
+	}
+	return data, nil
+}
+
+// merge replaces c's entries by extra's of the same name or skuPartNumber
+// (the first match, as strings.EqualFold decides) and appends the others,
+// in one pass over each list.
+func (c *Catalog) merge(extra *Catalog) {
+	targets := make(map[string]int, len(c.Targets)+len(extra.Targets))
+	for i := len(c.Targets) - 1; i >= 0; i-- { // backwards: the first match wins
+		targets[foldKey(c.Targets[i].SkuPartNumber)] = i
+	}
+	for _, t := range extra.Targets {
+		k := foldKey(t.SkuPartNumber)
+		if i, ok := targets[k]; ok {
+			c.Targets[i] = t
+		} else {
+			targets[k] = len(c.Targets)
+			c.Targets = append(c.Targets, t)
+		}
+	}
+	retired := make(map[string]int, len(c.Retired)+len(extra.Retired))
+	for i := len(c.Retired) - 1; i >= 0; i-- {
+		retired[foldKey(c.Retired[i].Name)] = i
+	}
+	for _, r := range extra.Retired {
+		k := foldKey(r.Name)
+		if i, ok := retired[k]; ok {
+			c.Retired[i] = r
+		} else {
+			retired[k] = len(c.Retired)
+			c.Retired = append(c.Retired, r)
+		}
+	}
+}
+
+// foldKey maps s to a key that two strings share exactly when
+// strings.EqualFold says they are equal: each rune becomes the smallest rune
+// of its case-folding orbit (so "K", "k" and the Kelvin sign share one).
+func foldKey(s string) string {
+	var b strings.Builder
+	b.Grow(len(s))
+	for _, r := range s {
+		lowest := r
+		for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
+			lowest = min(lowest, f)
+		}
+		b.WriteRune(lowest)
+	}
+	return b.String()
 }
 
 func parseCatalog(data []byte) (*Catalog, error) {
@@ -125,9 +197,13 @@ func (c *Catalog) RetiredFor(sub Subscription) (RetiredSKU, bool) {
 // TargetsFor returns the targets a retired SKU's users may move to, in
 // catalog order.
 func (c *Catalog) TargetsFor(r RetiredSKU) []Target {
+	listed := make(map[string]bool, len(r.Targets))
+	for _, p := range r.Targets {
+		listed[foldKey(p)] = true
+	}
 	var out []Target
 	for _, t := range c.Targets {
-		if slices.ContainsFunc(r.Targets, func(p string) bool { return strings.EqualFold(p, t.SkuPartNumber) }) {
+		if listed[foldKey(t.SkuPartNumber)] {
 			out = append(out, t)
 		}
 	}

@@ -1,10 +1,12 @@
 package bot
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestDefaultCatalogHasTheDocumentedReplacements(t *testing.T) {
@@ -105,5 +107,115 @@ targets:
 	}
 	if _, err := LoadCatalog(filepath.Join(dir, "missing.yaml")); err == nil {
 		t.Error("a missing file must be an error")
+	}
+}
+
+// catalogFile writes a catalog of that many targets (SKU_0…) and retired
+// SKUs moving to SKU_0, and returns its path.
+func catalogFile(t *testing.T, targets, retired int) string {
+	t.Helper()
+	var b strings.Builder
+	b.WriteString("retired:\n")
+	for i := range retired {
+		fmt.Fprintf(&b, "  - {name: Retired %d, offerNameContains: [Retired %d], targets: [SKU_0]}\n", i, i)
+	}
+	b.WriteString("targets:\n")
+	for i := range targets {
+		fmt.Fprintf(&b, "  - {name: Target %d, skuPartNumber: SKU_%d, skuId: %08d-0000-0000-0000-000000000000}\n", i, i, i)
+	}
+	p := filepath.Join(t.TempDir(), "catalog.yaml")
+	if err := os.WriteFile(p, []byte(b.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestLoadCatalogReplacesInPlaceIgnoringCase(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "catalog.yaml")
+	body := `
+retired:
+  - {name: kaizala pro, offerNameContains: [Kaizala], targets: [standardpack]}
+targets:
+  - {name: E1 from the file, skuPartNumber: standardpack, skuId: 18181a46-0d4e-45cd-891e-60aabd171b4e, offerId: X}
+  - {name: New, skuPartNumber: NEW_X, skuId: a}
+  - {name: New again, skuPartNumber: new_x, skuId: b}
+`
+	if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := LoadCatalog(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	def := DefaultCatalog()
+	if len(c.Retired) != len(def.Retired) || c.Retired[0].Name != "kaizala pro" || len(c.Retired[0].Targets) != 1 {
+		t.Errorf("the file's Kaizala Pro should replace the default's in place: %+v", c.Retired)
+	}
+	if len(c.Targets) != len(def.Targets)+1 {
+		t.Fatalf("%d targets, want the %d defaults and one new", len(c.Targets), len(def.Targets))
+	}
+	for i, d := range def.Targets {
+		if strings.EqualFold(d.SkuPartNumber, "STANDARDPACK") && c.Targets[i].Name != "E1 from the file" {
+			t.Errorf("target #%d = %+v; the file's E1 should replace it in place", i+1, c.Targets[i])
+		}
+	}
+	if last := c.Targets[len(c.Targets)-1]; last.Name != "New again" {
+		t.Errorf("the last of the file's entries with one skuPartNumber wins: %+v", last)
+	}
+	if got := foldKey("\u212a"); got != foldKey("k") || foldKey("K") != got {
+		t.Errorf("the Kelvin sign, K and k must share a key, as strings.EqualFold says")
+	}
+}
+
+func TestCatalogMergeTakesLinearTime(t *testing.T) {
+	catalog := func(n int) *Catalog {
+		c := &Catalog{Targets: make([]Target, n), Retired: make([]RetiredSKU, n)}
+		for i := range n {
+			c.Targets[i] = Target{Name: fmt.Sprint("Target ", i), SkuPartNumber: fmt.Sprint("SKU_", i), SkuID: fmt.Sprint(i)}
+			c.Retired[i] = RetiredSKU{Name: fmt.Sprint("Retired ", i), OfferNameContains: []string{"x"}, Targets: []string{"SKU_0"}}
+		}
+		return c
+	}
+	const n = 10_000
+	small, large := catalog(n), catalog(4*n)
+	fastest := func(extra *Catalog) time.Duration {
+		best := time.Duration(1 << 62)
+		for range 3 {
+			c := DefaultCatalog()
+			start := time.Now()
+			c.merge(extra)
+			best = min(best, time.Since(start))
+		}
+		return best
+	}
+	ts, tl := fastest(small), fastest(large)
+	// Linear: about 4 times as long (5 under -race), in milliseconds.
+	// Quadratic: 16 times or more, and seconds.
+	if tl > 10*ts || tl > 2*time.Second {
+		t.Errorf("merging %d targets and retired SKUs took %v, %d took %v: the merge is not linear", n, ts, 4*n, tl)
+	}
+}
+
+func TestLoadCatalogRefusesWhatIsTooLarge(t *testing.T) {
+	huge := filepath.Join(t.TempDir(), "huge.yaml")
+	if err := os.WriteFile(huge, []byte("# "+strings.Repeat("x", int(maxCatalogBytes))+"\ntargets: []\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name, path, want string
+	}{
+		{"more than 4 MiB", huge, "larger than the limit of 4 MiB"},
+		{"too many targets", catalogFile(t, maxCatalogTargets+1, 1), "lists 10001 targets, more than the limit of 10000"},
+		{"too many retired SKUs", catalogFile(t, 1, maxCatalogRetired+1), "lists 10001 retired SKUs, more than the limit of 10000"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := LoadCatalog(tc.path)
+			if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "list only") || strings.Count(err.Error(), "\n") > 0 {
+				t.Errorf("error %v; want one line containing %q and what to do", err, tc.want)
+			}
+		})
+	}
+	if c, err := LoadCatalog(catalogFile(t, maxCatalogTargets, maxCatalogRetired)); err != nil || len(c.Targets) != maxCatalogTargets+len(DefaultCatalog().Targets) {
+		t.Errorf("a catalog at the limits must load: %v", err)
 	}
 }

@@ -285,7 +285,9 @@ func (s *Server) blockActions(userID string, msg Message, actionID string, co cl
 func (s *Server) triggerIDLocked(userID string) string {
 	s.nextID++
 	now := s.opts.Now()
-	id := fmt.Sprintf("%d.%d.faketrigger", s.nextID, now.Unix())
+	// Unique across fake servers too (as Slack's are): a bot that remembers
+	// deliveries in its database sees a new fake Slack after a restart.
+	id := fmt.Sprintf("%d.%d.%s.faketrigger", s.nextID, now.Unix(), s.instance)
 	s.triggers[id] = &trigger{user: userID, issued: now}
 	return id
 }

@@ -20,6 +20,7 @@ import (
 	"net"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -37,7 +38,7 @@ const (
 // Defaults for the zero Options.
 const (
 	DefaultBotToken      = "xoxb-fake"
-	DefaultSigningSecret = "fake-signing-secret"
+	DefaultSigningSecret = "fake-signing-secret-0123456789abcdef"
 	DefaultTeamID        = "T0FAKE"
 	DefaultCommand       = "/kaizala"
 )
@@ -92,6 +93,7 @@ type Server struct {
 	triggers    map[string]*trigger // trigger_id -> who it opens a view for
 	views       []*openView         // open modals, oldest first
 	nextID      int                 // for response_url, trigger and view ids
+	instance    string              // tells this server's trigger ids from another's
 	subscribers map[int]chan Change
 	nextSub     int
 }
@@ -117,17 +119,19 @@ func New(opts Options) *Server {
 	// Copies, so the caller changing its maps later cannot race with requests.
 	opts.ChannelNames = maps.Clone(opts.ChannelNames)
 	s := &Server{
-		opts:        opts,
-		users:       map[string]User{BotUserID: {ID: BotUserID, Name: BotName, RealName: BotName, IsBot: true}},
-		groups:      make(map[string][]string, len(opts.Groups)),
-		client:      &http.Client{},
-		appURL:      strings.TrimSuffix(opts.AppURL, "/"),
-		posts:       map[string][]*Message{},
-		opened:      map[string]bool{},
-		calls:       map[string]int{},
-		faults:      map[string][]fault{},
-		responses:   map[string]*responseURL{},
-		triggers:    map[string]*trigger{},
+		opts:      opts,
+		users:     map[string]User{BotUserID: {ID: BotUserID, Name: BotName, RealName: BotName, IsBot: true}},
+		groups:    make(map[string][]string, len(opts.Groups)),
+		client:    &http.Client{},
+		appURL:    strings.TrimSuffix(opts.AppURL, "/"),
+		posts:     map[string][]*Message{},
+		opened:    map[string]bool{},
+		calls:     map[string]int{},
+		faults:    map[string][]fault{},
+		responses: map[string]*responseURL{},
+		triggers:  map[string]*trigger{},
+		// From the clock, so a frozen clock gives the same ids every run.
+		instance:    strconv.FormatInt(opts.Now().UnixNano(), 36),
 		subscribers: map[int]chan Change{},
 	}
 	for _, u := range opts.Users {

@@ -49,7 +49,7 @@ func (b *recordingBot) Interaction(_ context.Context, ic slack.InteractionCallba
 	return nil
 }
 
-const secret = "handler-test-secret"
+const secret = "handler-test-secret-0123456789abcdef"
 
 func signedPost(t *testing.T, h http.Handler, path, contentType, body string) (int, string) {
 	t.Helper()

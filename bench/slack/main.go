@@ -55,7 +55,7 @@ func run(total, senders int, goal time.Duration) error {
 	}
 	defer proc.Stop(sim)
 
-	slack := fakeslack.New(fakeslack.Options{SigningSecret: "bench-signing-secret", Users: []fakeslack.User{{ID: "U0SALES", Name: "sales"}}})
+	slack := fakeslack.New(fakeslack.Options{SigningSecret: "bench-signing-secret-0123456789abcdef", Users: []fakeslack.User{{ID: "U0SALES", Name: "sales"}}})
 	if _, err := slack.Start(); err != nil {
 		return err
 	}
@@ -64,7 +64,7 @@ func run(total, senders int, goal time.Duration) error {
 
 	serve := exec.Command(bin, "serve")
 	serve.Env = append(os.Environ(), append(pcEnv,
-		"PC_RATE_LIMIT=60000", "SLACK_BOT_TOKEN=xoxb-fake", "SLACK_SIGNING_SECRET=bench-signing-secret",
+		"PC_RATE_LIMIT=60000", "SLACK_BOT_TOKEN=xoxb-fake", "SLACK_SIGNING_SECRET=bench-signing-secret-0123456789abcdef",
 		"SLACK_API_URL="+slack.APIURL(), "KAIZALA_ALERT_CHANNEL=C0ALERTS", "KAIZALA_APPROVERS=U0BOSS",
 		"KAIZALA_DB="+filepath.Join(dir, "bench.db"), "KAIZALA_LISTEN="+botAddr)...)
 	logs, err := os.Create(filepath.Join(dir, "serve.log"))
