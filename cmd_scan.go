@@ -201,6 +201,8 @@ func newPartnerCenterClient(pc config.PartnerCenter, log *logrus.Logger, onCall 
 		BaseURL:           pc.APIURL,
 		TokenSource:       tokens.TokenSource(),
 		RequestsPerMinute: pc.RateLimit,
+		// A running migration's calls go ahead of plans and scans.
+		Urgent: bot.IsUrgent,
 		OnCall: func(c pcclient.CallInfo) {
 			if onCall != nil {
 				onCall(c)

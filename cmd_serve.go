@@ -161,19 +161,38 @@ func startServer(parent context.Context, cfg config.Serve, log *logrus.Logger, l
 		slackOpts = append(slackOpts, slack.OptionAppLevelToken(cfg.AppToken))
 	}
 	api := slack.New(cfg.BotToken, slackOpts...)
+	// Every process serves Slack; the one holding the lease is the worker.
+	worker := &bot.Worker{Leases: db, TTL: cfg.LeaseTTL, Log: log, OnChange: m.SetWorker, OnDegraded: m.SetDegraded}
 	engine := &bot.Engine{
 		PC: pc, Store: db, Catalog: catalog, Log: log,
 		Policy: bot.Policy{Approvers: cfg.Approvers, Group: cfg.ApproverGroup, Required: cfg.RequiredApprovals, Members: slackbot.GroupMembers(api)},
 	}
 	app = slackbot.New(&slackbot.App{
 		Engine: engine, Scanner: &bot.Scanner{Source: pc, Retired: catalog.Retired, Location: cfg.Location},
-		Store: db, PC: pc, Catalog: catalog, Slack: api, Metrics: m, Log: log,
+		Store: db, PC: pc, Catalog: catalog, Slack: api, Metrics: m, Log: log, Worker: worker,
 		Config: slackbot.Config{
 			AlertChannel: cfg.AlertChannel, DigestChannel: cfg.DigestChannel, AlertDays: cfg.AlertDays,
 			DigestSchedule: cfg.DigestSchedule, ScanInterval: cfg.ScanInterval, Location: cfg.Location,
 		},
 	})
-	h := &handlers.Handler{Bot: app, SigningSecret: cfg.SigningSecret, Health: app.Healthy, Metrics: m, Log: log}
+	worker.Work = func(ctx context.Context) {
+		for wait := time.Second; ; wait = min(2*wait, 30*time.Second) {
+			err := engine.Start(ctx)
+			if err == nil {
+				break
+			}
+			log.WithError(err).Error("resuming migrations failed; trying again")
+			select {
+			case <-ctx.Done():
+				engine.Wait()
+				return
+			case <-time.After(wait):
+			}
+		}
+		app.Work(ctx)
+		engine.Wait()
+	}
+	h := &handlers.Handler{Bot: app, SigningSecret: cfg.SigningSecret, Health: app.Health, Metrics: m, Log: log, Deliveries: db}
 	if ln == nil {
 		if ln, err = net.Listen("tcp", cfg.Listen); err != nil {
 			return closeDB(fmt.Errorf("KAIZALA_LISTEN=%q: %w", cfg.Listen, err))
@@ -183,16 +202,22 @@ func startServer(parent context.Context, cfg config.Serve, log *logrus.Logger, l
 		http: &http.Server{Handler: h.Routes(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second},
 		ln:   ln, db: db, engine: engine, app: app, cancel: cancel, done: make(chan struct{}),
 	}
-	if err := engine.Start(ctx); err != nil {
-		ln.Close()
-		return closeDB(err)
-	}
 	if err := app.Start(ctx); err != nil {
 		ln.Close()
 		return closeDB(err)
 	}
+	workerDone := make(chan struct{})
+	go func() { defer close(workerDone); worker.Run(ctx) }()
+	// Serve once the first election is over, so a lone process is the
+	// worker from its first request (and /healthz says so).
+	select {
+	case <-worker.Ready():
+	case <-time.After(5 * time.Second):
+		log.Warn("the worker lease could not be taken or read within 5s; serving Slack anyway")
+	}
 	go func() {
 		defer close(s.done)
+		defer func() { <-workerDone }()
 		if cfg.AppToken != "" {
 			go func() {
 				if err := handlers.SocketMode(ctx, socketmode.New(api), app, log); err != nil && ctx.Err() == nil {

@@ -80,12 +80,21 @@ func TestStoryAlertsFollowTheMigrationAndTheDigest(t *testing.T) {
 	if strings.Contains(render(updated), "unknown") {
 		t.Errorf("the updated alert lost its users-assigned count:\n%s", render(updated))
 	}
-	if reply := st.command(salesID, "digest"); !strings.Contains(strings.ToLower(reply), "digest") {
+	// The digest names every customer in trouble: approvers post it, and
+	// not again and again.
+	st.command(salesID, "digest")
+	st.waitEphemeral(salesID, "Only approvers may post the digest")
+	if reply := st.command(bossID, "digest"); !strings.Contains(strings.ToLower(reply), "digest") {
 		t.Errorf("digest reply: %s", reply)
 	}
 	digest := st.waitMessage(digestChannel, "igest")
 	if !strings.Contains(render(digest), "pproval") {
 		t.Errorf("the digest should list the approval waiting:\n%s", render(digest))
+	}
+	st.command(bossID, "digest")
+	st.waitEphemeral(bossID, "A digest was posted")
+	if n := len(st.slack.Messages(digestChannel)); n != 1 {
+		t.Errorf("%d digests posted, want 1", n)
 	}
 }
 

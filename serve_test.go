@@ -32,7 +32,7 @@ const (
 	bossID        = "U0BOSS"
 	bystanderID   = "U0OTHER"
 	testBotToken  = "xoxb-test-bot-token-5ecret"
-	testSigning   = "test-signing-5ecret"
+	testSigning   = "test-signing-5ecret-0123456789abcdef"
 	testPCSecret  = "pc-client-5ecret"
 )
 

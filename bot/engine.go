@@ -38,6 +38,22 @@ type Engine struct {
 	// SeatPoll is the first wait between looks at the seats; it doubles up
 	// to 30s. Default 2s.
 	SeatPoll time.Duration
+	// WaitNotice is how long transient trouble (the database refusing
+	// writes, Partner Center down) lasts before the migration's thread is
+	// told. Default 10s.
+	WaitNotice time.Duration
+	// GiveUpAfter is how long transient trouble may last before the
+	// migration fails for a person to look at. Default 24h.
+	GiveUpAfter time.Duration
+	// RetryBackoff and MaxRetryBackoff bound the waits between tries while
+	// trouble lasts. Defaults 500ms and 5s.
+	RetryBackoff, MaxRetryBackoff time.Duration
+	// WakePoll is how often the worker looks for migrations approved in
+	// other processes. Default 200ms.
+	WakePoll time.Duration
+	// PlansPerPerson is how many plans one person may have in the works at
+	// once (each reads every user's licences). Default 2.
+	PlansPerPerson int
 
 	mu      sync.Mutex
 	locks   map[string]*sync.Mutex
@@ -121,6 +137,15 @@ func (e *Engine) Plan(ctx context.Context, req PlanRequest) (*Migration, string,
 	if refusal, err := e.alreadyMigrating(ctx, tracked.Subscription.ID); refusal != "" || err != nil {
 		return nil, refusal, err
 	}
+	// Working out a plan reads every user's licences: the same plan is not
+	// worked out twice at once, and nobody keeps more than a few in the
+	// works, so nobody can spend the Partner Center budget of running
+	// migrations by asking again and again.
+	release, refusal, err := e.claimPlanning(ctx, tracked.Subscription.ID, req.Requester)
+	if refusal != "" || err != nil {
+		return nil, refusal, err
+	}
+	defer release()
 	plan, refusal, err := e.buildPlan(ctx, tracked, retired, target, req.Seats)
 	if err != nil || refusal != "" {
 		return nil, refusal, err
@@ -154,6 +179,34 @@ func (e *Engine) Plan(ctx context.Context, req PlanRequest) (*Migration, string,
 	return m, "", nil
 }
 
+// planningTime bounds a claim on a subscription's planning: a process that
+// died while planning frees the subscription after it.
+const planningTime = 10 * time.Minute
+
+// claimPlanning claims the planning of a subscription for requester; the
+// returned func releases it.
+func (e *Engine) claimPlanning(ctx context.Context, subscriptionID string, requester Actor) (func(), string, error) {
+	perPerson := cmp.Or(e.PlansPerPerson, 2)
+	claim, err := e.Store.ClaimPlanning(ctx, subscriptionID, requester.ID, perPerson, e.now().Add(planningTime))
+	switch {
+	case err != nil:
+		return nil, "", err
+	case claim.Busy:
+		return nil, fmt.Sprintf("A plan for subscription %s is already being worked out; it will appear in the alert channel in a moment.", subscriptionID), nil
+	case !claim.Claimed:
+		return nil, fmt.Sprintf("You have %d plans being worked out already; ask again when they are posted (each one reads every user's licences from Partner Center).", claim.TooMany), nil
+	}
+	return func() {
+		// Released even when the request's context has ended, else the
+		// subscription stays claimed until the claim times out.
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		if err := e.Store.ReleasePlanning(ctx, subscriptionID); err != nil {
+			e.log().WithError(err).WithField("subscription", subscriptionID).Warn("could not release the planning claim; it lapses in 10 minutes")
+		}
+	}, "", nil
+}
+
 // alreadyMigrating refuses a new plan for a subscription that has a
 // migration other than a rejected one.
 func (e *Engine) alreadyMigrating(ctx context.Context, subscriptionID string) (string, error) {
@@ -174,12 +227,19 @@ func (e *Engine) alreadyMigrating(ctx context.Context, subscriptionID string) (s
 
 // Approve records actor's approval of the migration's current plan and
 // starts the migration once enough approvers agree.
-func (e *Engine) Approve(ctx context.Context, id string, actor Actor) (ApproveResult, string, error) {
+//
+// planHash is the hash of the plan the person saw (the button carries it):
+// when the plan changed since, nothing is approved. An empty planHash (a
+// typed /kaizala approve) approves the current plan, which the result names.
+func (e *Engine) Approve(ctx context.Context, id, planHash string, actor Actor) (ApproveResult, string, error) {
 	m, refusal, err := e.find(ctx, id)
 	if m == nil {
 		return ApproveResult{}, refusal, err
 	}
 	res := ApproveResult{Migration: m, Required: e.Policy.required()}
+	if refusal := planChanged(m, planHash); refusal != "" {
+		return res, refusal, nil
+	}
 	switch m.State {
 	case StatePendingApproval:
 	case StateRejected:
@@ -228,6 +288,19 @@ func (e *Engine) Approve(ctx context.Context, id string, actor Actor) (ApproveRe
 	return res, "", nil
 }
 
+// planChanged refuses a decision taken on a plan that is no longer the
+// migration's ("" when planHash is empty or current).
+func planChanged(m *Migration, planHash string) string {
+	if planHash == "" || strings.EqualFold(planHash, m.PlanHash) {
+		return ""
+	}
+	return fmt.Sprintf("This plan changed since that button was shown: migration %s now has plan %s (%s). Nothing was done; see the new plan in the alert channel and decide on it.",
+		m.ID, ShortHash(m.PlanHash), m.Plan.Summary())
+}
+
+// ShortHash is the part of a plan hash people see, enough to tell plans apart.
+func ShortHash(h string) string { return h[:min(len(h), 8)] }
+
 // approvals counts the distinct approvers of m's current plan.
 func (e *Engine) approvals(ctx context.Context, m *Migration) (int, error) {
 	ds, err := e.Store.Decisions(ctx, m.ID)
@@ -245,8 +318,8 @@ func (e *Engine) approvals(ctx context.Context, m *Migration) (int, error) {
 
 // Reject stops a migration that has not started. Approvers may reject; the
 // requester may withdraw their own request.
-func (e *Engine) Reject(ctx context.Context, id string, actor Actor, reason string) (*Migration, string, error) {
-	m, refusal, err := e.findRejectable(ctx, id, actor)
+func (e *Engine) Reject(ctx context.Context, id, planHash string, actor Actor, reason string) (*Migration, string, error) {
+	m, refusal, err := e.findRejectable(ctx, id, planHash, actor)
 	if m == nil || refusal != "" || err != nil {
 		return m, refusal, err
 	}
@@ -281,8 +354,8 @@ func (e *Engine) Reject(ctx context.Context, id string, actor Actor, reason stri
 // MayReject says, without changing anything, why actor could not reject
 // migration id now ("" when they could), so Slack can ask for a reason only
 // when the rejection would count.
-func (e *Engine) MayReject(ctx context.Context, id string, actor Actor) (*Migration, string, error) {
-	m, refusal, err := e.findRejectable(ctx, id, actor)
+func (e *Engine) MayReject(ctx context.Context, id, planHash string, actor Actor) (*Migration, string, error) {
+	m, refusal, err := e.findRejectable(ctx, id, planHash, actor)
 	if m == nil || refusal != "" || err != nil {
 		return m, refusal, err
 	}
@@ -294,8 +367,8 @@ func (e *Engine) MayReject(ctx context.Context, id string, actor Actor) (*Migrat
 
 // findRejectable finds migration id and refuses when actor may not reject
 // it or it is past rejecting; an already rejected one is the caller's call.
-func (e *Engine) findRejectable(ctx context.Context, id string, actor Actor) (*Migration, string, error) {
-	m, refusal, err := e.findToDecide(ctx, id, actor)
+func (e *Engine) findRejectable(ctx context.Context, id, planHash string, actor Actor) (*Migration, string, error) {
+	m, refusal, err := e.findToDecide(ctx, id, planHash, actor)
 	if m == nil || refusal != "" || err != nil {
 		return m, refusal, err
 	}
@@ -308,8 +381,8 @@ func (e *Engine) findRejectable(ctx context.Context, id string, actor Actor) (*M
 
 // Retry resumes a failed migration at the step that failed, or makes a new
 // plan (to approve again) for one that stopped because the world changed.
-func (e *Engine) Retry(ctx context.Context, id string, actor Actor) (*Migration, string, error) {
-	m, refusal, err := e.findToDecide(ctx, id, actor)
+func (e *Engine) Retry(ctx context.Context, id, planHash string, actor Actor) (*Migration, string, error) {
+	m, refusal, err := e.findToDecide(ctx, id, planHash, actor)
 	if m == nil || refusal != "" || err != nil {
 		return m, refusal, err
 	}
@@ -333,16 +406,25 @@ func (e *Engine) Retry(ctx context.Context, id string, actor Actor) (*Migration,
 
 // Override lets the old subscription be suspended although some users still
 // hold the retired licence. Only an approver other than the requester may.
-func (e *Engine) Override(ctx context.Context, id string, actor Actor) (*Migration, string, error) {
+func (e *Engine) Override(ctx context.Context, id, planHash string, actor Actor) (*Migration, string, error) {
 	m, refusal, err := e.find(ctx, id)
 	if m == nil {
 		return nil, refusal, err
+	}
+	if refusal := planChanged(m, planHash); refusal != "" {
+		return m, refusal, nil
 	}
 	if refusal, err := e.Policy.MayApprove(ctx, actor, m); refusal != "" || err != nil {
 		return m, refusal, err
 	}
 	if m.State.Final() || m.State == StateNeedsApproval {
 		return m, fmt.Sprintf("Migration %s is %s; an override changes nothing now.", m.ID, humanState(m.State)), nil
+	}
+	if m.State == StateFailed && m.FailureKind != FailureKindUsers {
+		// Suspending anyway helps only when users are what blocks the
+		// suspension; after a credential or Partner Center failure it would
+		// skip steps that never ran.
+		return m, fmt.Sprintf("Migration %s failed because %s. An override only helps when users could not be moved; fix the cause and retry.", m.ID, m.Error), nil
 	}
 	if _, err := e.Store.AddDecision(ctx, Decision{MigrationID: m.ID, Actor: actor, Kind: DecisionOverride, PlanHash: m.PlanHash, At: e.now()}); err != nil {
 		return m, "", err
@@ -362,10 +444,13 @@ func (e *Engine) Override(ctx context.Context, id string, actor Actor) (*Migrati
 
 // findToDecide finds migration id for a decision that approvers and its
 // requester may take, refusing anyone else.
-func (e *Engine) findToDecide(ctx context.Context, id string, actor Actor) (*Migration, string, error) {
+func (e *Engine) findToDecide(ctx context.Context, id, planHash string, actor Actor) (*Migration, string, error) {
 	m, refusal, err := e.find(ctx, id)
 	if m == nil {
 		return nil, refusal, err
+	}
+	if refusal := planChanged(m, planHash); refusal != "" {
+		return m, refusal, nil
 	}
 	if strings.EqualFold(actor.ID, m.Requester.ID) {
 		return m, "", nil
@@ -385,7 +470,7 @@ func (e *Engine) resumeFailed(ctx context.Context, m *Migration, actor Actor, ac
 		return nil, "", err
 	} else if step != StepBuy && (st.State == StepDone || st.State == StepSkipped) {
 		st.State, st.FinishedAt = StepPending, time.Time{}
-		if err := e.Store.SaveStep(ctx, st); err != nil {
+		if err := e.Store.SaveStep(ctx, &st); err != nil {
 			return nil, "", err
 		}
 	}
@@ -393,7 +478,7 @@ func (e *Engine) resumeFailed(ctx context.Context, m *Migration, actor Actor, ac
 		if m.State != StateFailed {
 			return false, nil
 		}
-		m.State, m.FailedStep, m.Error = stepStates[step], "", ""
+		m.State, m.FailedStep, m.Error, m.FailureKind = stepStates[step], "", "", FailureKindNone
 		return true, nil
 	}, e.audit(m, actor, action, map[string]any{"step": string(step)}))
 	if err != nil {
@@ -429,7 +514,7 @@ func (e *Engine) replan(ctx context.Context, m *Migration, actor Actor) (*Migrat
 		if m.State != StateNeedsApproval {
 			return false, nil
 		}
-		m.Plan, m.PlanHash, m.State, m.FailedStep, m.Error = plan, plan.Hash(), StatePendingApproval, "", ""
+		m.Plan, m.PlanHash, m.State, m.FailedStep, m.Error, m.FailureKind = plan, plan.Hash(), StatePendingApproval, "", "", FailureKindNone
 		return true, nil
 	}, e.audit(m, actor, ActionReplanned, map[string]any{"planHash": plan.Hash(), "changes": changes}))
 	if err != nil {
@@ -472,7 +557,7 @@ func (e *Engine) reopenForNewPlan(ctx context.Context, m *Migration, plan *Plan)
 	}
 	for _, st := range reopen {
 		st.State, st.FinishedAt = StepPending, time.Time{}
-		if err := e.Store.SaveStep(ctx, st); err != nil {
+		if err := e.Store.SaveStep(ctx, &st); err != nil {
 			return "", err
 		}
 	}
@@ -481,177 +566,6 @@ func (e *Engine) reopenForNewPlan(ctx context.Context, m *Migration, plan *Plan)
 		return "", err
 	}
 	return "", e.resetFailedMoves(ctx, moves)
-}
-
-// Start resumes every unfinished migration in the background; they run
-// until ctx ends (and resume again on the next Start).
-func (e *Engine) Start(ctx context.Context) error {
-	e.mu.Lock()
-	e.base = ctx
-	e.mu.Unlock()
-	ms, err := e.Store.ListMigrations(ctx, MigrationFilter{States: []State{StateApproved, StateBuying, StateWaitingSeats, StateMovingUsers, StateVerifying, StateSuspending}})
-	if err != nil {
-		return fmt.Errorf("listing unfinished migrations: %w", err)
-	}
-	for _, m := range ms {
-		if err := e.Store.AppendAudit(ctx, e.audit(m, System, ActionResumed, map[string]any{"state": string(m.State)})); err != nil {
-			return err
-		}
-		e.launch(m.ID)
-	}
-	return nil
-}
-
-// Wait blocks until every migration the engine runs has stopped.
-func (e *Engine) Wait() { e.wg.Wait() }
-
-func (e *Engine) launch(id string) {
-	key := strings.ToLower(id)
-	e.mu.Lock()
-	if e.running == nil {
-		e.running = map[string]bool{}
-	}
-	if e.running[key] {
-		e.mu.Unlock()
-		return
-	}
-	e.running[key] = true
-	ctx := e.base
-	if ctx == nil {
-		ctx = context.Background()
-	}
-	e.wg.Add(1)
-	e.mu.Unlock()
-	go func() {
-		defer e.wg.Done()
-		defer func() { e.mu.Lock(); delete(e.running, key); e.mu.Unlock() }()
-		if err := e.Run(ctx, id); err != nil && ctx.Err() == nil {
-			e.log().WithError(err).WithField("migration", id).Error("migration stopped")
-		}
-	}()
-}
-
-// customerLock serialises the migrations of one customer.
-func (e *Engine) customerLock(customerID string) *sync.Mutex {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.locks == nil {
-		e.locks = map[string]*sync.Mutex{}
-	}
-	key := strings.ToLower(customerID)
-	if e.locks[key] == nil {
-		e.locks[key] = &sync.Mutex{}
-	}
-	return e.locks[key]
-}
-
-// Run drives a migration until it is done, fails, needs a new approval, or
-// ctx ends. It is safe to call again after a crash: every step reconciles
-// with Partner Center before writing.
-func (e *Engine) Run(ctx context.Context, id string) error {
-	m, err := e.Store.GetMigration(ctx, id)
-	if err != nil {
-		return err
-	}
-	lock := e.customerLock(m.CustomerID)
-	lock.Lock()
-	defer lock.Unlock()
-	for {
-		if m, err = e.Store.GetMigration(ctx, id); err != nil {
-			return err
-		}
-		if !m.State.Running() {
-			return nil
-		}
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		if err := e.advance(ctx, m); err != nil {
-			return err
-		}
-	}
-}
-
-// next is the state after each running state.
-var next = map[State]State{
-	StateApproved: StateBuying, StateBuying: StateWaitingSeats, StateWaitingSeats: StateMovingUsers,
-	StateMovingUsers: StateVerifying, StateVerifying: StateSuspending, StateSuspending: StateDone,
-}
-
-// advance runs the step of m's state and moves m to the next state.
-func (e *Engine) advance(ctx context.Context, m *Migration) error {
-	var step StepName
-	var err error
-	switch m.State {
-	case StateBuying:
-		step, err = StepBuy, e.buy(ctx, m)
-	case StateWaitingSeats:
-		step, err = StepWaitSeats, e.waitSeats(ctx, m)
-	case StateMovingUsers:
-		step, err = StepMoveUsers, e.moveUsers(ctx, m)
-	case StateVerifying:
-		step, err = StepVerify, e.verify(ctx, m)
-	case StateSuspending:
-		step, err = StepSuspend, e.suspend(ctx, m)
-	}
-	if err != nil {
-		return e.stop(ctx, m, step, err)
-	}
-	to := next[m.State]
-	var entries []AuditEntry
-	if to == StateDone {
-		entries = append(entries, e.audit(m, System, ActionDone, map[string]any{
-			"newSubscriptionId": m.NewSubscriptionID, "suspendedSubscriptionId": m.SubscriptionID,
-		}))
-	}
-	from := m.State
-	m2, err := e.update(ctx, m.ID, func(m *Migration) (bool, error) {
-		if m.State != from {
-			return false, nil
-		}
-		m.State = to
-		return true, nil
-	}, entries...)
-	if err != nil {
-		return err
-	}
-	if to == StateDone && m2.State == StateDone {
-		e.publish(Event{Kind: EventDone, Migration: *m2})
-	}
-	return nil
-}
-
-// staleError says the world changed since the plan was approved.
-type staleError struct{ changes []string }
-
-func (s *staleError) Error() string { return strings.Join(s.changes, "; ") }
-
-// stop records why a step did not finish: the world changed (a new approval
-// is needed), or it failed (a person may retry). When ctx ended (shutdown)
-// nothing is recorded: the step resumes on the next start.
-func (e *Engine) stop(ctx context.Context, m *Migration, step StepName, cause error) error {
-	if ctx.Err() != nil {
-		return ctx.Err()
-	}
-	var stale *staleError
-	state, action, kind := StateFailed, ActionFailed, EventFailed
-	msg := cause.Error()
-	if errors.As(cause, &stale) {
-		state, action, kind = StateNeedsApproval, ActionStale, EventNeedsApproval
-		msg = "the world changed since the plan was approved: " + msg
-	}
-	m, err := e.update(ctx, m.ID, func(m *Migration) (bool, error) {
-		if !m.State.Running() {
-			return false, nil
-		}
-		m.State, m.FailedStep, m.Error = state, step, msg
-		return true, nil
-	}, e.audit(m, System, action, map[string]any{"step": string(step), "error": msg}))
-	if err != nil {
-		return err
-	}
-	e.publish(Event{Kind: kind, Migration: *m, Message: msg})
-	return nil
 }
 
 // update re-reads migration id, applies change and saves it, retrying when

@@ -20,6 +20,10 @@ const (
 	EventFailed        EventKind = "failed"         // Migration.FailedStep and Error; a person may retry
 	EventNeedsApproval EventKind = "needs_approval" // the world changed; Migration.Error says how
 	EventReplanned     EventKind = "replanned"      // a new plan awaits approval
+	// EventWaiting: transient trouble (Message says what) has lasted; the
+	// migration goes on by itself once it is over.
+	EventWaiting EventKind = "waiting"
+	EventGoingOn EventKind = "going_on" // the trouble of an EventWaiting is over
 )
 
 // Event is a step of a migration, for whoever reports progress (Slack).

@@ -144,7 +144,7 @@ func (h *harness) plan(f bot.Finding, target string, seats int) *bot.Migration {
 
 func (h *harness) approve(m *bot.Migration, who bot.Actor) bot.ApproveResult {
 	h.t.Helper()
-	res, refusal, err := h.engine.Approve(context.Background(), m.ID, who)
+	res, refusal, err := h.engine.Approve(context.Background(), m.ID, "", who)
 	if err != nil || refusal != "" {
 		h.t.Fatalf("approve by %s: %q %v", who.Name, refusal, err)
 	}

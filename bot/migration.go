@@ -85,6 +85,10 @@ type Migration struct {
 	// new approval.
 	FailedStep StepName
 	Error      string
+	// FailureKind says what kind of trouble stopped a failed migration, so
+	// people are offered only what can help (Override only for users who
+	// could not be moved, never for a credential failure).
+	FailureKind FailureKind
 	// Override lets an approver suspend the old subscription although some
 	// users still hold the retired licence.
 	Override          bool
@@ -143,7 +147,29 @@ type Step struct {
 	Attempts   int
 	StartedAt  time.Time
 	FinishedAt time.Time
+	// Version increases with every save; 0 for a step never saved.
+	Version int
 }
+
+// FailureKind is what kind of trouble made a migration fail.
+type FailureKind string
+
+// Failure kinds.
+const (
+	FailureKindNone FailureKind = ""
+	// FailureKindUsers: some users could not be moved, or still hold the
+	// retired licence; an approver may override and suspend anyway.
+	FailureKindUsers FailureKind = "users"
+	// FailureKindAccess: Partner Center refused the bot's credentials,
+	// consent or permissions; a person must fix access, then retry.
+	FailureKindAccess FailureKind = "access"
+	// FailureKindPartnerCenter: Partner Center refused the request or
+	// answered in a way the bot cannot act on; see the error.
+	FailureKindPartnerCenter FailureKind = "partner_center"
+	// FailureKindTimeout: something took longer than the bot waits (seats
+	// that never became usable, an outage that outlasted the bound).
+	FailureKindTimeout FailureKind = "timeout"
+)
 
 // MoveState is where one user's licence move is.
 type MoveState string

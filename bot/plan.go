@@ -1,6 +1,9 @@
 package bot
 
-import "time"
+import (
+	"fmt"
+	"time"
+)
 
 // DeprovisionAfter is how long after suspension Microsoft de-provisions a
 // suspended subscription ("de-provisioned automatically after 120 days",
@@ -69,4 +72,17 @@ type Target struct {
 // Purchasable reports whether the catalog says how to buy the target.
 func (t Target) Purchasable() bool {
 	return t.OfferID != "" || (t.ProductID != "" && t.ProductSkuID != "")
+}
+
+// Summary says in a few words what the plan does, e.g. "buy 56 seats of
+// Office 365 E1 and move 47 users", so a person can tell two plans apart.
+func (p Plan) Summary() string {
+	users := fmt.Sprintf("%d user", len(p.Move))
+	if len(p.Move) != 1 {
+		users += "s"
+	}
+	if p.Seats == 0 {
+		return fmt.Sprintf("buy nothing and move %s to %s", users, p.Target.Name)
+	}
+	return fmt.Sprintf("buy %d seats of %s and move %s", p.Seats, p.Target.Name, users)
 }

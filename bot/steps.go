@@ -32,7 +32,7 @@ func (e *Engine) loadStep(ctx context.Context, migrationID string, name StepName
 }
 
 // finishStep marks a step done (or skipped) with its result.
-func (e *Engine) finishStep(ctx context.Context, m *Migration, st Step, state StepState, result map[string]string, audit ...AuditEntry) error {
+func (e *Engine) finishStep(ctx context.Context, m *Migration, st *Step, state StepState, result map[string]string, audit ...AuditEntry) error {
 	st.State, st.Error, st.FinishedAt = state, "", e.now()
 	if result != nil {
 		st.Result = result
@@ -46,9 +46,16 @@ func (e *Engine) finishStep(ctx context.Context, m *Migration, st Step, state St
 	return e.Store.SaveStep(ctx, st, append(audit, done)...)
 }
 
-// beginWrite saves a new MS-RequestId for the step before its write is sent.
-func (e *Engine) beginWrite(ctx context.Context, m *Migration, st *Step) error {
-	st.MSRequestID = newRequestID()
+// beginWrite claims the step's next Partner Center write: it saves the
+// MS-RequestId the write will carry before anything is sent, as a
+// compare-and-set (a second claimant gets ErrConflict) under the worker's
+// fence, then checks that the lease is still held. reuse keeps the stored
+// id: the last attempt's outcome is unknown, and the same id lets Partner
+// Center recognise the same call.
+func (e *Engine) beginWrite(ctx context.Context, m *Migration, st *Step, reuse bool) error {
+	if !reuse || st.MSRequestID == "" {
+		st.MSRequestID = newRequestID()
+	}
 	st.State, st.Error = StepRunning, ""
 	st.Attempts++
 	if st.StartedAt.IsZero() {
@@ -56,32 +63,52 @@ func (e *Engine) beginWrite(ctx context.Context, m *Migration, st *Step) error {
 	}
 	started := e.audit(m, System, ActionStepStarted, map[string]any{"step": string(st.Name), "attempt": st.Attempts})
 	started.MSRequestID = st.MSRequestID
-	return e.Store.SaveStep(ctx, *st, started)
+	if err := e.Store.SaveStep(ctx, st, started); err != nil {
+		return err
+	}
+	return checkFence(ctx)
 }
 
-// failStep records a step's failure. After a definite answer from Partner
-// Center the MS-RequestId is dropped ("upon receiving a response … the value
-// should be reset", headers.md); after no answer it is kept, since the write
-// may have happened and a retry must be recognised as the same call.
-func (e *Engine) failStep(ctx context.Context, st Step, cause error) error {
+// failStep handles a Partner Center call of a step that failed. Trouble
+// that goes away by itself (throttling, outages, no answer) is returned for
+// the runner to wait out, the step left as it is (its MS-RequestId kept:
+// the write may have happened). A refusal is recorded on the step and
+// returned as a failure of its kind; after such a definite answer the
+// MS-RequestId is dropped ("upon receiving a response … the value should be
+// reset", headers.md), while the step's Attempts keep saying that a write
+// was sent, so a purchase is always looked for before it is made again.
+func (e *Engine) failStep(ctx context.Context, st *Step, what string, cause error) error {
+	kind := FailureKindPartnerCenter
+	switch e.PC.Classify(cause) {
+	case FailureRetryable, FailureUnknown:
+		return &transientError{what: what, err: cause}
+	case FailureAuth:
+		kind = FailureKindAccess
+	}
+	st.MSRequestID = ""
+	return e.recordFailure(ctx, st, fmt.Errorf("%s: %w", what, cause), kind)
+}
+
+// recordFailure marks a step failed; the migration fails with it.
+func (e *Engine) recordFailure(ctx context.Context, st *Step, cause error, kind FailureKind) error {
 	st.State, st.Error, st.FinishedAt = StepFailed, cause.Error(), e.now()
-	if c := e.PC.Classify(cause); c == FailureBusiness || c == FailureAuth {
-		st.MSRequestID = ""
-	}
 	if err := e.Store.SaveStep(ctx, st); err != nil {
-		return errors.Join(cause, err)
+		return err // transient: the pass runs again and meets the failure again
 	}
-	return cause
+	return &stepFailure{err: cause, kind: kind}
 }
 
 // checkWorld compares what matters for the next write with the approved
 // plan. It reads little (the subscription and the licence pools), so it can
 // run before every write step.
-func (e *Engine) checkWorld(ctx context.Context, m *Migration, step StepName) error {
+//
+// freeSeats also compares the free seats of the target, which only holds
+// before anything was bought.
+func (e *Engine) checkWorld(ctx context.Context, m *Migration, freeSeats bool) error {
 	p := m.Plan
 	sub, err := e.PC.GetSubscription(ctx, m.CustomerID, m.SubscriptionID)
 	if err != nil {
-		return fmt.Errorf("re-reading subscription %s: %w", m.SubscriptionID, err)
+		return e.classify(fmt.Errorf("re-reading subscription %s: %w", m.SubscriptionID, err))
 	}
 	var changes []string
 	if !sub.Active() {
@@ -92,7 +119,7 @@ func (e *Engine) checkWorld(ctx context.Context, m *Migration, step StepName) er
 	}
 	pools, err := e.PC.LicensePools(ctx, m.CustomerID)
 	if err != nil {
-		return fmt.Errorf("re-reading licences: %w", err)
+		return e.classify(fmt.Errorf("re-reading licences: %w", err))
 	}
 	moves, err := e.Store.UserMoves(ctx, m.ID)
 	if err != nil {
@@ -114,7 +141,7 @@ func (e *Engine) checkWorld(ctx context.Context, m *Migration, step StepName) er
 	if pool, _ := findPool(pools, p.RetiredSkuID); pool.Consumed > expected {
 		changes = append(changes, fmt.Sprintf("%d users hold %s but the plan knows of %d", pool.Consumed, p.Retired, expected))
 	}
-	if step == StepBuy {
+	if freeSeats {
 		if pool, _ := findPool(pools, p.Target.SkuID); pool.Available != p.FreeTargetSeats {
 			changes = append(changes, fmt.Sprintf("free %s seats changed from %d to %d", p.Target.Name, p.FreeTargetSeats, pool.Available))
 		}
@@ -133,39 +160,51 @@ func (e *Engine) buy(ctx context.Context, m *Migration) error {
 	}
 	p := m.Plan
 	if p.Seats == 0 {
-		return e.finishStep(ctx, m, st, StepSkipped, map[string]string{"reason": fmt.Sprintf("the customer already has %d free %s seats", p.FreeTargetSeats, p.Target.Name)})
+		return e.finishStep(ctx, m, &st, StepSkipped, map[string]string{"reason": fmt.Sprintf("the customer already has %d free %s seats", p.FreeTargetSeats, p.Target.Name)})
 	}
 	tag := purchaseTag(m.ID)
-	if st.MSRequestID != "" {
-		// A purchase was sent before and its outcome is unknown (crash,
-		// timeout): look for it before sending anything.
-		if found, err := e.PC.FindPurchase(ctx, m.CustomerID, tag); err != nil {
-			return fmt.Errorf("looking for an earlier purchase: %w", err)
-		} else if found != nil {
-			return e.bought(ctx, m, st, Purchase{SubscriptionID: found.ID, Quantity: found.Quantity, Call: CallRef{RequestID: st.MSRequestID}}, true)
-		}
-	} else {
-		if err := e.checkWorld(ctx, m, StepBuy); err != nil {
+	// Once any attempt may have reached Partner Center, whatever it was told
+	// afterwards (an answer cut, then a 400 to the client's retry), the
+	// purchase may exist: look for it before anything is sent again.
+	sent := st.Attempts > 0 || st.MSRequestID != ""
+	if sent {
+		if found, err := e.lookForPurchase(ctx, m, &st, tag); err != nil || found {
 			return err
 		}
-		if err := e.beginWrite(ctx, m, &st); err != nil {
-			return err
-		}
+	}
+	if err := e.checkWorld(ctx, m, !sent); err != nil {
+		return err
+	}
+	if err := e.beginWrite(ctx, m, &st, true); err != nil {
+		return err
 	}
 	purchase, err := e.PC.Buy(ctx, m.CustomerID, p.Target, p.Seats, tag, st.MSRequestID)
 	if err != nil {
-		if e.PC.Classify(err) == FailureConflict {
-			// "Your order is in progress" and friends: the purchase may be there.
-			if found, ferr := e.PC.FindPurchase(ctx, m.CustomerID, tag); ferr == nil && found != nil {
-				return e.bought(ctx, m, st, Purchase{SubscriptionID: found.ID, Quantity: found.Quantity, Call: CallRef{RequestID: st.MSRequestID}}, true)
-			}
+		// A refusal may follow an attempt that was applied (inside the
+		// client's retries), and "your order is in progress" may mean it is
+		// there: look before calling it failed.
+		if found, ferr := e.lookForPurchase(ctx, m, &st, tag); ferr == nil && found {
+			return nil
 		}
-		return e.failStep(ctx, st, fmt.Errorf("buying %d %s seats: %w", p.Seats, p.Target.Name, err))
+		return e.failStep(ctx, &st, fmt.Sprintf("buying %d %s seats", p.Seats, p.Target.Name), err)
 	}
-	return e.bought(ctx, m, st, purchase, false)
+	return e.bought(ctx, m, &st, purchase, false)
 }
 
-func (e *Engine) bought(ctx context.Context, m *Migration, st Step, p Purchase, reconciled bool) error {
+// lookForPurchase finds the purchase an earlier attempt made (by the tag in
+// its friendly name) and finishes the step with it; false when there is none.
+func (e *Engine) lookForPurchase(ctx context.Context, m *Migration, st *Step, tag string) (bool, error) {
+	found, err := e.PC.FindPurchase(ctx, m.CustomerID, tag)
+	if err != nil {
+		return false, e.failStep(ctx, st, "looking for an earlier purchase", err)
+	}
+	if found == nil {
+		return false, nil
+	}
+	return true, e.bought(ctx, m, st, Purchase{SubscriptionID: found.ID, Quantity: found.Quantity, Call: CallRef{RequestID: st.MSRequestID}}, true)
+}
+
+func (e *Engine) bought(ctx context.Context, m *Migration, st *Step, p Purchase, reconciled bool) error {
 	m2, err := e.update(ctx, m.ID, func(m *Migration) (bool, error) {
 		m.NewSubscriptionID = p.SubscriptionID
 		return true, nil
@@ -176,7 +215,7 @@ func (e *Engine) bought(ctx context.Context, m *Migration, st Step, p Purchase, 
 	*m = *m2
 	detail := map[string]any{"newSubscriptionId": p.SubscriptionID, "orderId": p.OrderID, "seats": m.Plan.Seats, "target": m.Plan.Target.SkuPartNumber}
 	if reconciled {
-		detail["reconciled"] = "found the earlier purchase after a restart or conflict"
+		detail["reconciled"] = "found the earlier purchase after a restart, a lost answer or a conflict"
 	}
 	entry := e.audit(m, System, ActionBought, detail)
 	entry.MSRequestID, entry.MSCorrelationID = cmp.Or(p.Call.RequestID, st.MSRequestID), p.Call.CorrelationID
@@ -204,19 +243,19 @@ func (e *Engine) waitSeats(ctx context.Context, m *Migration) error {
 	for {
 		pools, err := e.PC.LicensePools(ctx, m.CustomerID)
 		if err != nil {
-			return e.failStep(ctx, st, fmt.Errorf("reading licences: %w", err))
+			return e.failStep(ctx, &st, "reading licences", err)
 		}
 		pool, _ := findPool(pools, m.Plan.Target.SkuID)
 		if pool.Available >= need {
-			if err := e.finishStep(ctx, m, st, StepDone, map[string]string{"available": fmt.Sprint(pool.Available), "needed": fmt.Sprint(need)}); err != nil {
+			if err := e.finishStep(ctx, m, &st, StepDone, map[string]string{"available": fmt.Sprint(pool.Available), "needed": fmt.Sprint(need)}); err != nil {
 				return err
 			}
 			e.publish(Event{Kind: EventSeatsReady, Migration: *m, Done: pool.Available, Total: need})
 			return nil
 		}
 		if !e.now().Before(deadline) {
-			return e.failStep(ctx, st, fmt.Errorf("only %d of the %d %s seats needed became usable within %s; Partner Center may still be provisioning them: retry later",
-				pool.Available, need, m.Plan.Target.Name, timeout))
+			return e.recordFailure(ctx, &st, fmt.Errorf("only %d of the %d %s seats needed became usable within %s; Partner Center may still be provisioning them: retry later",
+				pool.Available, need, m.Plan.Target.Name, timeout), FailureKindTimeout)
 		}
 		select {
 		case <-ctx.Done():
@@ -326,14 +365,14 @@ func (e *Engine) moveUsers(ctx context.Context, m *Migration) error {
 	if err != nil {
 		return err
 	}
-	if err := e.checkWorld(ctx, m, StepMoveUsers); err != nil {
+	if err := e.checkWorld(ctx, m, false); err != nil {
 		return err
 	}
 	st.State, st.Attempts = StepRunning, st.Attempts+1
 	if st.StartedAt.IsZero() {
 		st.StartedAt = e.now()
 	}
-	if err := e.Store.SaveStep(ctx, st, e.audit(m, System, ActionStepStarted, map[string]any{"step": string(StepMoveUsers), "users": len(moves)})); err != nil {
+	if err := e.Store.SaveStep(ctx, &st, e.audit(m, System, ActionStepStarted, map[string]any{"step": string(StepMoveUsers), "users": len(moves)})); err != nil {
 		return err
 	}
 	hasTarget := map[string]bool{}
@@ -353,16 +392,31 @@ func (e *Engine) moveUsers(ctx context.Context, m *Migration) error {
 		wg       sync.WaitGroup
 		mu       sync.Mutex
 		storeErr error
+		// Moves that met transient trouble stay pending for the next pass;
+		// refusals of access (not of a user) mean no override can help.
+		waiting       int
+		waitErr       error
+		userRefusals  int
+		accessRefusal int
 	)
 	work := make(chan UserMove)
 	for range max(1, min(e.concurrency(), len(todo))) {
 		wg.Go(func() {
 			for mv := range work {
-				mv, err := e.moveUser(ctx, m, mv, hasTarget[strings.ToLower(mv.UserID)])
-				if err != nil {
-					mu.Lock()
+				mv, class, err := e.moveUser(ctx, m, mv, hasTarget[strings.ToLower(mv.UserID)])
+				mu.Lock()
+				switch {
+				case err != nil:
 					storeErr = cmp.Or(storeErr, err)
-					mu.Unlock()
+				case class == FailureRetryable:
+					waiting, waitErr = waiting+1, cmp.Or(waitErr, errors.New(mv.Error))
+				case class == FailureAuth:
+					accessRefusal++
+				case class != FailureUnknown:
+					userRefusals++
+				}
+				mu.Unlock()
+				if err != nil {
 					continue
 				}
 				switch mv.State {
@@ -390,6 +444,9 @@ feed:
 	if storeErr != nil {
 		return storeErr
 	}
+	if waiting > 0 {
+		return &transientError{what: fmt.Sprintf("moving users (%d not moved yet)", waiting), err: waitErr}
+	}
 	moves, err = e.Store.UserMoves(ctx, m.ID)
 	if err != nil {
 		return err
@@ -401,15 +458,21 @@ feed:
 		}
 	}
 	if len(failed) > 0 {
-		return e.failStep(ctx, st, fmt.Errorf("%d of %d users could not be moved: %s. Fix them and retry, or an approver can override to suspend anyway",
-			len(failed), len(moves), strings.Join(firstN(failed, 10), "; ")))
+		if accessRefusal > 0 && userRefusals == 0 {
+			return e.recordFailure(ctx, &st, fmt.Errorf("%d of %d users could not be moved because Partner Center refused the bot's access: %s. Fix the access (GDAP roles, consent, Conditional Access), then retry",
+				len(failed), len(moves), strings.Join(firstN(failed, 10), "; ")), FailureKindAccess)
+		}
+		return e.recordFailure(ctx, &st, fmt.Errorf("%d of %d users could not be moved: %s. Fix them and retry, or an approver can override to suspend anyway",
+			len(failed), len(moves), strings.Join(firstN(failed, 10), "; ")), FailureKindUsers)
 	}
-	return e.finishStep(ctx, m, st, StepDone, map[string]string{"moved": fmt.Sprint(len(moves))})
+	return e.finishStep(ctx, m, &st, StepDone, map[string]string{"moved": fmt.Sprint(len(moves))})
 }
 
 // moveUser moves one user. The returned error is only for the journal
-// failing; Partner Center failures are recorded in the move itself.
-func (e *Engine) moveUser(ctx context.Context, m *Migration, mv UserMove, hasTarget bool) (UserMove, error) {
+// failing; Partner Center failures are recorded in the move itself, and
+// their class returned: a retryable one leaves the move pending (its
+// MS-RequestId kept, since the write may have happened) for the next pass.
+func (e *Engine) moveUser(ctx context.Context, m *Migration, mv UserMove, hasTarget bool) (UserMove, FailureClass, error) {
 	retired, target := m.Plan.RetiredSkuID, m.Plan.Target.SkuID
 	assign := target
 	if hasTarget {
@@ -420,29 +483,40 @@ func (e *Engine) moveUser(ctx context.Context, m *Migration, mv UserMove, hasTar
 		skus, err := e.PC.UserSkuIDs(ctx, m.CustomerID, mv.UserID)
 		if err == nil && !containsID(skus, retired) {
 			if containsID(skus, target) {
-				return e.recordMove(ctx, m, mv, MoveDone, "", CallRef{RequestID: mv.MSRequestID}, "found moved after a restart")
+				mv, err := e.recordMove(ctx, m, mv, MoveDone, "", CallRef{RequestID: mv.MSRequestID}, "found moved after a restart")
+				return mv, FailureUnknown, err
 			}
-			return e.recordMove(ctx, m, mv, MoveSkipped, "no longer holds "+m.Plan.Retired+" (changed outside kaizalabot)", CallRef{}, "")
+			mv, err := e.recordMove(ctx, m, mv, MoveSkipped, "no longer holds "+m.Plan.Retired+" (changed outside kaizalabot)", CallRef{}, "")
+			return mv, FailureUnknown, err
 		}
 	} else {
 		mv.MSRequestID = newRequestID()
 		mv.UpdatedAt = e.now()
 		if err := e.Store.SaveUserMove(ctx, mv); err != nil {
-			return mv, err
+			return mv, FailureUnknown, err
 		}
+	}
+	if err := checkFence(ctx); err != nil {
+		return mv, FailureUnknown, err // not the worker for sure: send nothing
 	}
 	call, err := e.PC.SwapLicence(ctx, m.CustomerID, mv.UserID, assign, retired, mv.MSRequestID)
 	if err == nil {
-		return e.recordMove(ctx, m, mv, MoveDone, "", call, "")
+		mv, err := e.recordMove(ctx, m, mv, MoveDone, "", call, "")
+		return mv, FailureUnknown, err
 	}
 	if ctx.Err() != nil {
-		return mv, nil // shutting down: the move resumes next start
+		return mv, FailureUnknown, nil // shutting down: the move resumes next start
 	}
 	class := e.PC.Classify(err)
-	if class == FailureBusiness || class == FailureAuth {
+	switch class {
+	case FailureRetryable, FailureUnknown:
+		mv.Error = err.Error()
+		return mv, FailureRetryable, nil
+	case FailureBusiness, FailureAuth:
 		// A definite refusal: maybe because someone moved the user meanwhile.
 		if skus, lerr := e.PC.UserSkuIDs(ctx, m.CustomerID, mv.UserID); lerr == nil && !containsID(skus, retired) {
-			return e.recordMove(ctx, m, mv, MoveSkipped, "no longer holds "+m.Plan.Retired+" (changed outside kaizalabot)", CallRef{}, "")
+			mv, err := e.recordMove(ctx, m, mv, MoveSkipped, "no longer holds "+m.Plan.Retired+" (changed outside kaizalabot)", CallRef{}, "")
+			return mv, FailureUnknown, err
 		}
 		mv.MSRequestID = ""
 	}
@@ -450,7 +524,8 @@ func (e *Engine) moveUser(ctx context.Context, m *Migration, mv UserMove, hasTar
 	if errors.Is(err, ErrOutOfSeats) {
 		msg = "no free " + m.Plan.Target.Name + " seat left: " + msg
 	}
-	return e.recordMove(ctx, m, mv, MoveFailed, msg, call, "")
+	mv, serr := e.recordMove(ctx, m, mv, MoveFailed, msg, call, "")
+	return mv, class, serr
 }
 
 func (e *Engine) recordMove(ctx context.Context, m *Migration, mv UserMove, state MoveState, msg string, call CallRef, note string) (UserMove, error) {
@@ -483,14 +558,14 @@ func (e *Engine) verify(ctx context.Context, m *Migration) error {
 	}
 	pools, err := e.PC.LicensePools(ctx, m.CustomerID)
 	if err != nil {
-		return e.failStep(ctx, st, fmt.Errorf("reading licences: %w", err))
+		return e.failStep(ctx, &st, "reading licences", err)
 	}
 	pool, _ := findPool(pools, m.Plan.RetiredSkuID)
 	if pool.Consumed == 0 {
-		return e.finishStep(ctx, m, st, StepDone, map[string]string{"stillHolding": "0"})
+		return e.finishStep(ctx, m, &st, StepDone, map[string]string{"stillHolding": "0"})
 	}
 	if m.Override {
-		return e.finishStep(ctx, m, st, StepDone, map[string]string{"stillHolding": fmt.Sprint(pool.Consumed), "override": "an approver chose to suspend anyway"})
+		return e.finishStep(ctx, m, &st, StepDone, map[string]string{"stillHolding": fmt.Sprint(pool.Consumed), "override": "an approver chose to suspend anyway"})
 	}
 	var who []string
 	moves, err := e.Store.UserMoves(ctx, m.ID)
@@ -517,7 +592,7 @@ func (e *Engine) verify(ctx context.Context, m *Migration) error {
 		return &staleError{[]string{fmt.Sprintf("%d user(s) not in the approved plan now hold %s", pool.Consumed, m.Plan.Retired)}}
 	}
 	msg := fmt.Sprintf("%d user(s) still hold %s, so the old subscription was not suspended: %s", pool.Consumed, m.Plan.Retired, strings.Join(firstN(who, 10), "; "))
-	return e.failStep(ctx, st, errors.New(msg+". Fix them and retry, or an approver can override to suspend anyway"))
+	return e.recordFailure(ctx, &st, errors.New(msg+". Fix them and retry, or an approver can override to suspend anyway"), FailureKindUsers)
 }
 
 // suspend is step C: suspend the old subscription, exactly once.
@@ -526,22 +601,38 @@ func (e *Engine) suspend(ctx context.Context, m *Migration) error {
 	if err != nil || st.State == StepDone {
 		return err
 	}
-	if st.MSRequestID == "" {
+	sent := st.Attempts > 0 || st.MSRequestID != ""
+	if sent {
+		// An earlier attempt may have suspended it, whatever it was told.
+		sub, err := e.PC.GetSubscription(ctx, m.CustomerID, m.SubscriptionID)
+		if err != nil {
+			return e.failStep(ctx, &st, "re-reading subscription "+m.SubscriptionID, err)
+		}
+		if strings.EqualFold(sub.Status, "suspended") {
+			return e.suspended(ctx, m, &st, sub, CallRef{RequestID: st.MSRequestID}, "found suspended by an earlier attempt")
+		}
+	} else if err := e.checkWorld(ctx, m, false); err != nil {
 		// Not sent yet, so a suspended subscription now is someone else's
 		// doing: stop and ask rather than guess.
-		if err := e.checkWorld(ctx, m, StepSuspend); err != nil {
-			return err
-		}
-		if err := e.beginWrite(ctx, m, &st); err != nil {
-			return err
-		}
+		return err
+	}
+	if err := e.beginWrite(ctx, m, &st, true); err != nil {
+		return err
 	}
 	sub, call, err := e.PC.Suspend(ctx, m.CustomerID, m.SubscriptionID, st.MSRequestID)
 	if err != nil {
-		return e.failStep(ctx, st, fmt.Errorf("suspending subscription %s: %w", m.SubscriptionID, err))
+		return e.failStep(ctx, &st, "suspending subscription "+m.SubscriptionID, err)
 	}
+	return e.suspended(ctx, m, &st, sub, call, "")
+}
+
+func (e *Engine) suspended(ctx context.Context, m *Migration, st *Step, sub Subscription, call CallRef, reconciled string) error {
 	deprovision := e.now().Add(DeprovisionAfter)
-	entry := e.audit(m, System, ActionSuspended, map[string]any{"status": sub.Status, "deprovisionOn": deprovision.Format("2006-01-02")})
+	detail := map[string]any{"status": sub.Status, "deprovisionOn": deprovision.Format("2006-01-02")}
+	if reconciled != "" {
+		detail["reconciled"] = reconciled
+	}
+	entry := e.audit(m, System, ActionSuspended, detail)
 	entry.MSRequestID, entry.MSCorrelationID = cmp.Or(call.RequestID, st.MSRequestID), call.CorrelationID
 	if err := e.finishStep(ctx, m, st, StepDone, map[string]string{"deprovisionOn": deprovision.Format("2006-01-02")}, entry); err != nil {
 		return err

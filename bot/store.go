@@ -26,8 +26,11 @@ type Store interface {
 	// Decisions returns a migration's decisions, oldest first.
 	Decisions(ctx context.Context, migrationID string) ([]Decision, error)
 
-	// SaveStep inserts or replaces the step (migration id, name).
-	SaveStep(ctx context.Context, s Step, audit ...AuditEntry) error
+	// SaveStep writes the step (migration id, name) if s.Version is the
+	// stored version (0: the step is new), then increments s.Version;
+	// otherwise it returns ErrConflict and writes nothing. Claiming a step's
+	// write (saving its MS-RequestId) is therefore a compare-and-set.
+	SaveStep(ctx context.Context, s *Step, audit ...AuditEntry) error
 	// Steps returns a migration's steps in the order of Steps.
 	Steps(ctx context.Context, migrationID string) ([]Step, error)
 
@@ -52,6 +55,26 @@ type Store interface {
 	TrackedSubscriptions(ctx context.Context) ([]TrackedSubscription, error)
 	// LastScan returns the summary of the latest scan, or ErrNotFound.
 	LastScan(ctx context.Context) (*ScanSummary, error)
+
+	// ClaimPlanning records that requester is working out a plan for a
+	// subscription until `until`, unless someone already is (Busy) or the
+	// requester already has perRequester plans in the works (TooMany).
+	ClaimPlanning(ctx context.Context, subscriptionID, requesterID string, perRequester int, until time.Time) (PlanningClaim, error)
+	// ReleasePlanning ends the claim on a subscription's planning.
+	ReleasePlanning(ctx context.Context, subscriptionID string) error
+
+	Leases
+	SignalStore
+}
+
+// PlanningClaim says whether a plan may be worked out now.
+type PlanningClaim struct {
+	Claimed bool
+	// Busy: another request for this subscription is being worked out, by BusyBy.
+	Busy   bool
+	BusyBy string
+	// TooMany: the requester already has this many plans in the works.
+	TooMany int
 }
 
 // MigrationFilter selects migrations; zero fields match everything.

@@ -29,7 +29,11 @@ type Serve struct {
 	Listen            string // KAIZALA_LISTEN
 	Catalog           string // KAIZALA_CATALOG
 	AuditKey          string // KAIZALA_AUDIT_KEY
-	PartnerCenter     PartnerCenter
+	// LeaseTTL is KAIZALA_LEASE_TTL: how long the worker lease lasts
+	// without a renewal, so how soon another process takes over from a
+	// worker that died.
+	LeaseTTL      time.Duration
+	PartnerCenter PartnerCenter
 }
 
 // Defaults of the serve settings.
@@ -39,6 +43,9 @@ const (
 	DefaultScanInterval   = 6 * time.Hour
 	DefaultDB             = "./kaizalabot.db"
 	DefaultListen         = ":3000"
+	// MinSigningSecret is the length of Slack's signing secrets (32 hex
+	// characters); a shorter one was cut when it was copied.
+	MinSigningSecret = 32
 )
 
 var (
@@ -63,6 +70,13 @@ func LoadServe(e Env, p *Problems) Serve {
 	// Over Socket Mode Slack's envelopes are pre-authenticated; over HTTP
 	// every request must be verified with the signing secret.
 	s.SigningSecret = e.Secret("SLACK_SIGNING_SECRET", s.AppToken == "", p)
+	if s.SigningSecret != "" && len(s.SigningSecret) < MinSigningSecret {
+		name := "SLACK_SIGNING_SECRET"
+		if e.String(name+"_FILE", "") != "" {
+			name += "_FILE"
+		}
+		p.Addf("%s: the signing secret is shorter than Slack's %d characters, so it looks truncated; copy it again from the app's Basic Information page", name, MinSigningSecret)
+	}
 	if s.AppToken != "" && !strings.HasPrefix(s.AppToken, "xapp-") {
 		p.Addf("SLACK_APP_TOKEN: an app-level token starts with xapp- (create one with the connections:write scope)")
 	}
@@ -101,6 +115,14 @@ func LoadServe(e Env, p *Problems) Serve {
 		p.Addf("KAIZALA_SCAN_INTERVAL=%q: want a duration of at least 1m, e.g. 6h", interval)
 	} else {
 		s.ScanInterval = d
+	}
+	s.LeaseTTL = bot.DefaultLeaseTTL
+	if ttl := e.String("KAIZALA_LEASE_TTL", ""); ttl != "" {
+		if d, err := time.ParseDuration(ttl); err != nil || d < 3*time.Second || d > 5*time.Minute {
+			p.Addf("KAIZALA_LEASE_TTL=%q: want a duration from 3s to 5m, e.g. 15s (how soon another process takes over from a worker that died)", ttl)
+		} else {
+			s.LeaseTTL = d
+		}
 	}
 	if days := e.String("KAIZALA_ALERT_DAYS", ""); days == "" {
 		s.AlertDays = bot.DefaultAlertDays

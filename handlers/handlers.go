@@ -8,7 +8,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"net/http"
 	"runtime/debug"
@@ -43,14 +42,23 @@ type Bot interface {
 type Handler struct {
 	Bot           Bot
 	SigningSecret string
-	Health        func(ctx context.Context) error
+	Health        func(ctx context.Context) Health
 	Metrics       *metrics.Metrics   // optional
 	Log           logrus.FieldLogger // optional
 	Now           func() time.Time   // optional, for tests
+	// Deliveries, shared by the replicas, answers a request Slack sends
+	// again without running it twice. Optional: this process's memory
+	// always remembers too.
+	Deliveries Deliveries
+
+	memory *MemoryDeliveries // set by Routes
 }
 
 // Routes returns the HTTP routes.
 func (h *Handler) Routes() http.Handler {
+	if h.memory == nil {
+		h.memory = NewMemoryDeliveries(DeliveryTTL)
+	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /slack/commands", h.commands)
 	mux.HandleFunc("POST /slack/interactions", h.interactions)
@@ -124,6 +132,10 @@ func (h *Handler) commands(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "malformed slash command", http.StatusBadRequest)
 		return
 	}
+	if !h.firstDelivery(r.Context(), r, "command", cmd.TriggerID) {
+		w.WriteHeader(http.StatusOK)
+		return
+	}
 	msg := h.safely(r.Context(), "command", func(ctx context.Context) *slack.Msg { return h.Bot.Command(ctx, cmd) })
 	h.reply(w, msg)
 	h.observe("command", start)
@@ -138,6 +150,10 @@ func (h *Handler) interactions(w http.ResponseWriter, r *http.Request) {
 	ic, err := slack.InteractionCallbackParse(withBody(r, body))
 	if err != nil || ic.User.ID == "" {
 		http.Error(w, "malformed interaction payload", http.StatusBadRequest)
+		return
+	}
+	if !h.firstDelivery(r.Context(), r, "interaction", ic.TriggerID) {
+		w.WriteHeader(http.StatusOK)
 		return
 	}
 	var answer *slack.ViewSubmissionResponse
@@ -162,6 +178,7 @@ func (h *Handler) events(w http.ResponseWriter, r *http.Request) {
 	var ev struct {
 		Type      string `json:"type"`
 		Challenge string `json:"challenge"`
+		EventID   string `json:"event_id"`
 	}
 	if err := json.Unmarshal(body, &ev); err != nil || ev.Type == "" {
 		http.Error(w, "malformed event", http.StatusBadRequest)
@@ -173,23 +190,43 @@ func (h *Handler) events(w http.ResponseWriter, r *http.Request) {
 		h.observe("event", start)
 		return
 	}
+	if !h.firstDelivery(r.Context(), r, "event", ev.EventID) {
+		w.WriteHeader(http.StatusOK)
+		return
+	}
 	// The bot subscribes to no events; anything else is acknowledged so
 	// Slack does not retry it.
 	w.WriteHeader(http.StatusOK)
 	h.observe("event", start)
 }
 
+// Health is what /healthz answers, as JSON: 200 when Status is "ok", 503
+// otherwise ("degraded": the database refuses writes; "unhealthy": it does
+// not answer).
+type Health struct {
+	Status string `json:"status"`
+	// Worker: this process is the worker (it scans, alerts and runs migrations).
+	Worker bool `json:"worker"`
+	// Holder names this process in the worker lease; WorkerHolder the
+	// process that holds it, as last seen.
+	Holder       string     `json:"holder,omitempty"`
+	WorkerHolder string     `json:"workerHolder,omitempty"`
+	Reason       string     `json:"reason,omitempty"`
+	Since        *time.Time `json:"since,omitempty"`
+}
+
 func (h *Handler) healthz(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
+	health := Health{Status: "ok", Worker: true}
 	if h.Health != nil {
-		if err := h.Health(ctx); err != nil {
-			http.Error(w, "unhealthy: "+err.Error(), http.StatusServiceUnavailable)
-			return
-		}
+		health = h.Health(ctx)
 	}
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	fmt.Fprintln(w, "ok")
+	w.Header().Set("Content-Type", "application/json")
+	if health.Status != "ok" {
+		w.WriteHeader(http.StatusServiceUnavailable)
+	}
+	_ = json.NewEncoder(w).Encode(health)
 }
 
 // safely runs fn, turning a panic into a logged error and an apology: a

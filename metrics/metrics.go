@@ -26,6 +26,10 @@ type Metrics struct {
 	SlackErrors *prometheus.CounterVec
 	// Ack is how long the bot took to answer Slack's requests, by kind.
 	Ack *prometheus.HistogramVec
+	// Worker is 1 while this process is the worker, 0 otherwise.
+	Worker prometheus.Gauge
+	// DBDegraded is 1 while the database refuses this process's writes.
+	DBDegraded prometheus.Gauge
 }
 
 // New registers the metrics. store, when set, is read at each scrape for
@@ -49,6 +53,12 @@ func New(store bot.Store) *Metrics {
 			Name: "kaizalabot_slack_ack_seconds", Help: "Time to acknowledge a Slack request, by kind.",
 			Buckets: []float64{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 3, 5},
 		}, []string{"kind"}),
+		Worker: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "kaizalabot_worker", Help: "1 while this process is the worker (scans, alerts, runs migrations), 0 otherwise.",
+		}),
+		DBDegraded: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "kaizalabot_database_degraded", Help: "1 while the database refuses this process's writes.",
+		}),
 	}
 	// Series exist from the start (at zero), so dashboards and alerts on
 	// them work before the first event.
@@ -58,12 +68,30 @@ func New(store bot.Store) *Metrics {
 	for _, method := range []string{"chat.postMessage", "chat.update", "response_url"} {
 		m.SlackErrors.WithLabelValues(method, "ratelimited")
 	}
-	m.Registry.MustRegister(m.Scans, m.PCCalls, m.PCThrottled, m.SlackErrors, m.Ack,
+	m.Registry.MustRegister(m.Scans, m.PCCalls, m.PCThrottled, m.SlackErrors, m.Ack, m.Worker, m.DBDegraded,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if store != nil {
 		m.Registry.MustRegister(&migrationStates{store: store})
 	}
 	return m
+}
+
+// SetWorker records whether this process is the worker.
+func (m *Metrics) SetWorker(isWorker bool) {
+	if isWorker {
+		m.Worker.Set(1)
+	} else {
+		m.Worker.Set(0)
+	}
+}
+
+// SetDegraded records whether the database refuses this process's writes.
+func (m *Metrics) SetDegraded(degraded bool) {
+	if degraded {
+		m.DBDegraded.Set(1)
+	} else {
+		m.DBDegraded.Set(0)
+	}
 }
 
 // PartnerCenterCall counts one Partner Center attempt.

@@ -20,6 +20,7 @@ import (
 	"github.com/slack-go/slack"
 
 	"github.com/kaizalabot/kaizalabot/bot"
+	"github.com/kaizalabot/kaizalabot/handlers"
 	"github.com/kaizalabot/kaizalabot/metrics"
 	"github.com/kaizalabot/kaizalabot/slackview"
 	"github.com/kaizalabot/kaizalabot/storage"
@@ -60,6 +61,10 @@ type App struct {
 	Metrics *metrics.Metrics // optional
 	Log     logrus.FieldLogger
 	Now     func() time.Time
+	// Worker, optional, says whether this process is the worker and why the
+	// database may be refusing writes; without it the process is alone and
+	// always the worker.
+	Worker WorkerStatus
 	Config
 
 	notifier    *notifier
@@ -97,6 +102,12 @@ func New(a *App) *App {
 	return a
 }
 
+// WorkerStatus reports on the worker lease (bot.Worker.Status).
+type WorkerStatus interface{ Status() bot.WorkerStatus }
+
+// isWorker reports whether this process scans, alerts and runs migrations.
+func (a *App) isWorker() bool { return a.Worker == nil || a.Worker.Status().IsWorker }
+
 // GroupMembers returns a cached reader of Slack user groups, for the
 // approval policy.
 func GroupMembers(api SlackAPI) bot.GroupMembers {
@@ -106,29 +117,56 @@ func GroupMembers(api SlackAPI) bot.GroupMembers {
 // ThrottledByPartnerCenter counts a 429 from Partner Center, for the digest.
 func (a *App) ThrottledByPartnerCenter() { a.throttled.Add(1) }
 
-// Start runs the notifier, the scans (one now, then every ScanInterval) and
-// the digest schedule until ctx ends; Wait waits for them.
+// Start runs the notifier until ctx ends; every process runs it, since
+// the engine publishes each change in the process that made it. Wait waits
+// for it.
 func (a *App) Start(ctx context.Context) error {
 	a.base = ctx
 	a.goBackground(func() { a.notifier.run(ctx) })
-	if err := a.catchUp(ctx); err != nil {
-		return err
+	if _, err := cron.ParseStandard(cmp.Or(a.DigestSchedule, "0 9 * * 1-5")); err != nil {
+		return fmt.Errorf("digest schedule %q: %w", a.DigestSchedule, err)
 	}
+	return nil
+}
+
+// Work is what the worker does while it holds the lease, until ctx ends:
+// it catches Slack up, scans now and every ScanInterval (and when another
+// process asks), and posts the scheduled digest.
+func (a *App) Work(ctx context.Context) {
+	for wait := time.Second; ; wait = min(2*wait, 30*time.Second) {
+		err := a.catchUp(ctx)
+		if err == nil || ctx.Err() != nil {
+			break
+		}
+		a.Log.WithError(err).Warn("catching Slack up failed; trying again")
+		select {
+		case <-ctx.Done():
+		case <-time.After(wait):
+		}
+	}
+	var work sync.WaitGroup
 	if a.ScanInterval > 0 {
-		a.goBackground(func() { a.scanLoop(ctx) })
+		work.Go(func() { a.scanLoop(ctx) })
 	}
-	schedule := cmp.Or(a.DigestSchedule, "0 9 * * 1-5")
+	work.Go(func() {
+		bot.WatchSignal(ctx, a.Store, bot.SignalScan, 200*time.Millisecond, func(ctx context.Context) {
+			if _, err := a.Scan(ctx); err != nil && ctx.Err() == nil {
+				a.Log.WithError(err).Error("the scan a person asked for failed")
+			}
+		})
+	})
 	c := cron.New(cron.WithLocation(a.Location))
-	if _, err := c.AddFunc(schedule, func() {
+	if _, err := c.AddFunc(cmp.Or(a.DigestSchedule, "0 9 * * 1-5"), func() {
 		if _, err := a.PostDigest(ctx); err != nil {
 			a.Log.WithError(err).Error("the scheduled digest failed")
 		}
 	}); err != nil {
-		return fmt.Errorf("digest schedule %q: %w", schedule, err)
+		a.Log.WithError(err).Error("the digest schedule is invalid; no digest is posted") // checked in Start
 	}
 	c.Start()
-	a.goBackground(func() { <-ctx.Done(); <-c.Stop().Done() })
-	return nil
+	<-ctx.Done()
+	<-c.Stop().Done()
+	work.Wait()
 }
 
 // eventRedraw asks the notifier to redraw a plan message and its alerts
@@ -261,12 +299,28 @@ func (a *App) PostDigest(ctx context.Context) (string, error) {
 	return channel, a.Store.RecordDigest(ctx, channel, ts, now)
 }
 
-// Healthy reports whether the database answers.
-func (a *App) Healthy(ctx context.Context) error {
-	if _, err := a.Store.LastScan(ctx); err != nil && !errors.Is(err, bot.ErrNotFound) {
-		return fmt.Errorf("database: %w", err)
+// Health says whether the database answers and accepts writes, and
+// whether this process is the worker.
+func (a *App) Health(ctx context.Context) handlers.Health {
+	h := handlers.Health{Status: "ok", Worker: a.isWorker()}
+	if a.Worker != nil {
+		st := a.Worker.Status()
+		h.Holder = st.Holder
+		if st.Lease.Holder != "" {
+			h.WorkerHolder = st.Lease.Holder
+		}
+		if st.Degraded != "" {
+			h.Status, h.Reason = "degraded", st.Degraded
+			if !st.DegradedSince.IsZero() {
+				since := st.DegradedSince.UTC()
+				h.Since = &since
+			}
+		}
 	}
-	return nil
+	if _, err := a.Store.LastScan(ctx); err != nil && !errors.Is(err, bot.ErrNotFound) {
+		h.Status, h.Reason = "unhealthy", "the database does not answer: "+err.Error()
+	}
+	return h
 }
 
 // post posts a message to a channel, paced, and says where it went.

@@ -53,15 +53,20 @@ func (a *App) Command(ctx context.Context, cmd slack.SlashCommand) *slack.Msg {
 	case "approve", "reject", "retry":
 		return a.decide(verb, args, actor, cmd.ResponseURL)
 	case "digest":
-		a.background(cmd.ResponseURL, func(ctx context.Context) slackview.Message {
-			channel, err := a.PostDigest(ctx)
-			if err != nil {
-				return slackview.Refusal("The digest could not be posted: " + err.Error())
-			}
-			return slackview.Info("The digest is posted in the digest channel (" + channel + ").")
-		})
+		a.background(cmd.ResponseURL, func(ctx context.Context) slackview.Message { return a.digestNow(ctx, actor) })
 		return ephemeral(slackview.Info("Putting the digest together…"))
 	case "scan":
+		if !a.isWorker() {
+			// Another process is the worker: it scans (two scans at once
+			// would spend the rate limit twice and alert twice).
+			a.background(cmd.ResponseURL, func(ctx context.Context) slackview.Message {
+				if err := a.Store.RaiseSignal(ctx, bot.SignalScan); err != nil {
+					return a.failure("asking for a scan", err)
+				}
+				return slackview.Info("The worker is scanning every customer's subscriptions now; new alerts appear in the alert channel.")
+			})
+			return ephemeral(slackview.Info("Asking the worker to scan…"))
+		}
 		a.background(cmd.ResponseURL, func(ctx context.Context) slackview.Message { return a.scanReply(ctx) })
 		return ephemeral(slackview.Info("Scanning every customer's subscriptions; I'll tell you here when it's done."))
 	}
@@ -243,15 +248,18 @@ func (a *App) decide(verb string, args []string, actor bot.Actor, responseURL st
 		return ephemeral(slackview.Refusal(usage[verb]))
 	}
 	id, reason := strings.ToUpper(args[0]), strings.Join(args[1:], " ")
-	a.background(responseURL, func(ctx context.Context) slackview.Message { return a.runDecision(ctx, verb, id, reason, actor) })
+	// Typed, the decision is on the plan as it stands (no hash): the answer
+	// names that plan, so the person knows what they decided on.
+	a.background(responseURL, func(ctx context.Context) slackview.Message { return a.runDecision(ctx, verb, id, "", reason, actor) })
 	return nil
 }
 
-// runDecision approves, rejects, retries or overrides a migration for actor.
-func (a *App) runDecision(ctx context.Context, verb, id, reason string, actor bot.Actor) slackview.Message {
+// runDecision approves, rejects, retries or overrides a migration for
+// actor; planHash is the plan the person saw ("" for the current one).
+func (a *App) runDecision(ctx context.Context, verb, id, planHash, reason string, actor bot.Actor) slackview.Message {
 	switch verb {
 	case "approve":
-		res, refusal, err := a.Engine.Approve(ctx, id, actor)
+		res, refusal, err := a.Engine.Approve(ctx, id, planHash, actor)
 		switch {
 		case err != nil:
 			return a.failure("approving", err)
@@ -260,11 +268,13 @@ func (a *App) runDecision(ctx context.Context, verb, id, reason string, actor bo
 		case res.Already:
 			return slackview.Info(fmt.Sprintf("Migration %s is already approved (%s); nothing changed.", res.Migration.ID, strings.ReplaceAll(string(res.Migration.State), "_", " ")))
 		case res.Started:
-			return slackview.Info(fmt.Sprintf("You approved migration %s; it is running now. Progress goes in the plan's thread.", res.Migration.ID))
+			return slackview.Info(fmt.Sprintf("You approved plan %s of migration %s (%s); it is running now. Progress goes in the plan's thread.",
+				bot.ShortHash(res.Migration.PlanHash), res.Migration.ID, res.Migration.Plan.Summary()))
 		}
-		return slackview.Info(fmt.Sprintf("You approved migration %s (%d of %d approvals).", res.Migration.ID, res.Approvals, res.Required))
+		return slackview.Info(fmt.Sprintf("You approved plan %s of migration %s (%s): %d of %d approvals.",
+			bot.ShortHash(res.Migration.PlanHash), res.Migration.ID, res.Migration.Plan.Summary(), res.Approvals, res.Required))
 	case "reject":
-		m, refusal, err := a.Engine.Reject(ctx, id, actor, reason)
+		m, refusal, err := a.Engine.Reject(ctx, id, planHash, actor, reason)
 		switch {
 		case err != nil:
 			return a.failure("rejecting", err)
@@ -273,7 +283,7 @@ func (a *App) runDecision(ctx context.Context, verb, id, reason string, actor bo
 		}
 		return slackview.Info(fmt.Sprintf("Migration %s is rejected.", m.ID))
 	case "override":
-		m, refusal, err := a.Engine.Override(ctx, id, actor)
+		m, refusal, err := a.Engine.Override(ctx, id, planHash, actor)
 		switch {
 		case err != nil:
 			return a.failure("overriding", err)
@@ -282,7 +292,7 @@ func (a *App) runDecision(ctx context.Context, verb, id, reason string, actor bo
 		}
 		return slackview.Info(fmt.Sprintf("Override recorded for %s: the old subscription will be suspended although some users still hold Kaizala Pro.", m.ID))
 	}
-	m, refusal, err := a.Engine.Retry(ctx, id, actor)
+	m, refusal, err := a.Engine.Retry(ctx, id, planHash, actor)
 	switch {
 	case err != nil:
 		return a.failure("retrying", err)
@@ -292,6 +302,35 @@ func (a *App) runDecision(ctx context.Context, verb, id, reason string, actor bo
 		return slackview.Info(fmt.Sprintf("Migration %s has a new plan; it needs approving again.", m.ID))
 	}
 	return slackview.Info(fmt.Sprintf("Migration %s is running again.", m.ID))
+}
+
+// digestEvery is how often a person may post the digest: it goes to a
+// channel many read, so it is not for repeating.
+const digestEvery = 5 * time.Minute
+
+// digestNow posts the digest for actor: approvers only (the digest names
+// every customer in trouble), at most once every digestEvery.
+func (a *App) digestNow(ctx context.Context, actor bot.Actor) slackview.Message {
+	ok, err := a.Engine.Policy.IsApprover(ctx, actor)
+	switch {
+	case err != nil:
+		return a.failure("checking who may post the digest", err)
+	case !ok:
+		return slackview.Refusal("Only approvers may post the digest now; it is posted by itself on schedule in the digest channel.")
+	}
+	last, posted, err := a.Store.LastDigest(ctx)
+	if err != nil {
+		return a.failure("reading when the last digest was posted", err)
+	}
+	if wait := digestEvery - a.Now().Sub(last); posted && wait > 0 {
+		return slackview.Refusal(fmt.Sprintf("A digest was posted %s ago; the next one can be asked for in %s.",
+			a.Now().Sub(last).Round(time.Second), wait.Round(time.Second)))
+	}
+	channel, err := a.PostDigest(ctx)
+	if err != nil {
+		return slackview.Refusal("The digest could not be posted: " + err.Error())
+	}
+	return slackview.Info("The digest is posted in the digest channel (" + channel + ").")
 }
 
 func (a *App) scanReply(ctx context.Context) slackview.Message {

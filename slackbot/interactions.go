@@ -41,11 +41,20 @@ func (a *App) Interaction(ctx context.Context, ic slack.InteractionCallback) *sl
 			}
 			a.startPlan(action.Value, target, 0, actor, ic.ResponseURL)
 		case slackview.ActionReject:
-			a.askRejectReason(ic, action.Value, actor)
+			id, planHash := slackview.ParseDecisionValue(action.Value)
+			a.askRejectReason(ic, id, planHash, actor)
 		case slackview.ActionApprove, slackview.ActionRetry, slackview.ActionOverride:
 			verb := map[string]string{slackview.ActionApprove: "approve", slackview.ActionRetry: "retry", slackview.ActionOverride: "override"}[action.ActionID]
-			id := action.Value
-			a.background(ic.ResponseURL, func(ctx context.Context) slackview.Message { return a.runDecision(ctx, verb, id, "", actor) })
+			id, planHash := slackview.ParseDecisionValue(action.Value)
+			if planHash == "" {
+				// A button without the plan's hash cannot prove which plan
+				// was seen: with money at stake, ask for a fresh click.
+				a.background(ic.ResponseURL, func(context.Context) slackview.Message {
+					return slackview.Refusal(fmt.Sprintf("That button is from an older message and does not say which plan it was for; nothing was done. Use the buttons on the plan as it is now, or type /kaizala %s %s.", verb, id))
+				})
+				continue
+			}
+			a.background(ic.ResponseURL, func(ctx context.Context) slackview.Message { return a.runDecision(ctx, verb, id, planHash, "", actor) })
 		default:
 			a.Log.WithField("action_id", action.ActionID).Warn("a click on an unknown action was ignored")
 		}
@@ -56,9 +65,9 @@ func (a *App) Interaction(ctx context.Context, ic slack.InteractionCallback) *sl
 // askRejectReason opens the dialog that asks why, but only when the
 // rejection would count: someone who may not reject is told so at once
 // rather than after typing a reason for nothing.
-func (a *App) askRejectReason(ic slack.InteractionCallback, id string, actor bot.Actor) {
+func (a *App) askRejectReason(ic slack.InteractionCallback, id, planHash string, actor bot.Actor) {
 	a.background(ic.ResponseURL, func(ctx context.Context) slackview.Message {
-		m, refusal, err := a.Engine.MayReject(ctx, id, actor)
+		m, refusal, err := a.Engine.MayReject(ctx, id, planHash, actor)
 		switch {
 		case err != nil:
 			return a.failure("rejecting", err)
@@ -67,7 +76,7 @@ func (a *App) askRejectReason(ic slack.InteractionCallback, id string, actor bot
 		}
 		// A trigger_id is good for 3 seconds after the click, so the
 		// dialog opens before anything slow.
-		view := slackview.RejectModal(m, slackview.RejectMeta{MigrationID: m.ID, Channel: cmp.Or(ic.Channel.ID, ic.Container.ChannelID)})
+		view := slackview.RejectModal(m, slackview.RejectMeta{MigrationID: m.ID, PlanHash: m.PlanHash, Channel: cmp.Or(ic.Channel.ID, ic.Container.ChannelID)})
 		if _, err := a.Slack.OpenViewContext(ctx, ic.TriggerID, view); err != nil {
 			a.slackFailed("views.open", err)
 			return slackview.Refusal(fmt.Sprintf("The dialog asking for a reason did not open (%s). Type `/kaizala reject %s <reason>` instead.", slackErrorCode(err), m.ID))
@@ -92,7 +101,7 @@ func (a *App) rejectWithReason(ic slack.InteractionCallback, actor bot.Actor) *s
 	a.goBackground(func() {
 		ctx, cancel := context.WithTimeout(a.base, time.Minute)
 		defer cancel()
-		a.tell(ctx, meta.Channel, actor.ID, a.runDecision(ctx, "reject", meta.MigrationID, reason, actor))
+		a.tell(ctx, meta.Channel, actor.ID, a.runDecision(ctx, "reject", meta.MigrationID, meta.PlanHash, reason, actor))
 	})
 	return nil
 }

@@ -130,6 +130,18 @@ func actions(id string, elems ...slack.BlockElement) slack.Block {
 	return slack.NewActionBlock(truncate(id, maxBlockID), elems...)
 }
 
+// DecisionValue is the value of a button that decides on a migration: its
+// id and the hash of the plan shown, so a click binds to the plan its
+// person saw (a replayed click on an old plan is refused).
+func DecisionValue(m *bot.Migration) string { return m.ID + ":" + m.PlanHash }
+
+// ParseDecisionValue splits a DecisionValue; a bare id (a message posted
+// before buttons carried the plan) has no hash.
+func ParseDecisionValue(v string) (id, planHash string) {
+	id, planHash, _ = strings.Cut(v, ":")
+	return id, planHash
+}
+
 func button(actionID, value, label string) *slack.ButtonBlockElement {
 	return slack.NewButtonBlockElement(actionID, truncate(value, maxButtonValue), plain(label, maxButtonText))
 }

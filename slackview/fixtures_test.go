@@ -99,7 +99,7 @@ func approval(a bot.Actor, at time.Time) bot.Decision {
 
 func failedAtVerify() *bot.Migration {
 	m := migration(bot.StateFailed)
-	m.FailedStep = bot.StepVerify
+	m.FailedStep, m.FailureKind = bot.StepVerify, bot.FailureKindUsers
 	m.NewSubscriptionID = newSubID
 	m.Error = "2 user(s) still hold Kaizala Pro, so the old subscription was not suspended: field.worker1@contoso.onmicrosoft.com (" +
 		noLocation + "); field.worker2@contoso.onmicrosoft.com (" + noLocation + "). Fix them and retry, or an approver can override to suspend anyway"
@@ -159,6 +159,7 @@ func fullDigest() *bot.Digest {
 			Failures: []string{"northwind.onmicrosoft.com: 403 Forbidden (the partner relationship was removed)", "adatum.onmicrosoft.com: retries used up after 5 attempts"},
 		},
 		Throttled: 3,
+		AuditHead: &bot.AuditHead{Seq: 1234, Hash: "3f9a0c1d2e4b5a69"},
 	}
 }
 

@@ -27,7 +27,10 @@ const (
 // meanwhile) can be told to the person in the same channel.
 type RejectMeta struct {
 	MigrationID string `json:"migration"`
-	Channel     string `json:"channel,omitempty"`
+	// PlanHash is the plan the Reject button was pressed on: a rejection
+	// of a plan that changed meanwhile is refused.
+	PlanHash string `json:"plan,omitempty"`
+	Channel  string `json:"channel,omitempty"`
 }
 
 // ParseRejectMeta reads private_metadata back; the view comes from Slack

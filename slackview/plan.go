@@ -191,7 +191,7 @@ func stateBlocks(v PlanView, customer, retired, target string) []slack.Block {
 	loc := v.Location
 	id := esc(m.ID, maxName)
 	blockID := "kaizala_plan:" + m.ID + ":" + string(m.State)
-	retry := button(ActionRetry, m.ID, "Retry").WithStyle(slack.StylePrimary)
+	retry := button(ActionRetry, DecisionValue(m), "Retry").WithStyle(slack.StylePrimary)
 	// A confirmation dialog holds 300 characters: names are cut shorter
 	// there, so the sentence always ends with the subscription it suspends.
 	short := func(s string) string { return truncate(s, maxConfirmName) }
@@ -204,9 +204,9 @@ func stateBlocks(v PlanView, customer, retired, target string) []slack.Block {
 			what = fmt.Sprintf("This moves %s of %s to %s and suspends subscription %s.",
 				plural(len(m.Plan.Move), "user", "users"), short(customer), short(target), esc(m.SubscriptionID, maxConfirmName))
 		}
-		approve := button(ActionApprove, m.ID, "Approve").WithStyle(slack.StylePrimary).
+		approve := button(ActionApprove, DecisionValue(m), "Approve").WithStyle(slack.StylePrimary).
 			WithConfirm(confirm("Approve migration?", what, "Approve", "Cancel"))
-		reject := button(ActionReject, m.ID, "Reject").WithStyle(slack.StyleDanger)
+		reject := button(ActionReject, DecisionValue(m), "Reject").WithStyle(slack.StyleDanger)
 		return []slack.Block{actions(blockID, approve, reject)}
 
 	case m.State.Running():
@@ -232,7 +232,7 @@ func stateBlocks(v PlanView, customer, retired, target string) []slack.Block {
 		elems := []slack.BlockElement{retry}
 		if overridable(m) {
 			line += fmt.Sprintf("\nOverride: suspend although some users still hold %s; an approver other than the requester may choose it.", retired)
-			override := button(ActionOverride, m.ID, "Override: suspend anyway").WithStyle(slack.StyleDanger).
+			override := button(ActionOverride, DecisionValue(m), "Override: suspend anyway").WithStyle(slack.StyleDanger).
 				WithConfirm(confirm("Suspend anyway?",
 					fmt.Sprintf("This suspends subscription %s of %s although some users still hold %s; they lose it when the subscription is de-provisioned.",
 						esc(m.SubscriptionID, maxConfirmName), short(customer), short(retired)),

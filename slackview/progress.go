@@ -79,6 +79,13 @@ func Progress(e bot.Event, loc *time.Location) (text string, ok bool) {
 		return fallback(fmt.Sprintf(":warning: Stopped before %s: %s Retry with the button above or `/kaizala retry %s` to make a new plan to approve.",
 			stepWords(m.FailedStep), sentence(esc(cmp.Or(e.Message, m.Error), maxError)), id)), true
 
+	case bot.EventWaiting:
+		return fallback(":hourglass: Waiting: " + sentence(esc(cmp.Or(e.Message, "something is not answering"), maxError)) +
+			" Nothing is lost and nothing is done twice; the migration goes on by itself when it is over."), true
+
+	case bot.EventGoingOn:
+		return fallback(":arrow_forward: Going on: " + sentence(esc(cmp.Or(e.Message, "the trouble is over"), maxError))), true
+
 	case bot.EventReplanned:
 		changes := "nothing that matters changed"
 		if e.Message != "" {

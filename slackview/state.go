@@ -49,7 +49,7 @@ func stepWords(s bot.StepName) string {
 // overridable reports whether an approver may let a failed migration suspend
 // the old subscription although some users still hold the retired licence.
 func overridable(m *bot.Migration) bool {
-	return m.State == bot.StateFailed && !m.Override &&
+	return m.State == bot.StateFailed && !m.Override && m.FailureKind == bot.FailureKindUsers &&
 		(m.FailedStep == bot.StepMoveUsers || m.FailedStep == bot.StepVerify)
 }
 

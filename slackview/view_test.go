@@ -124,15 +124,15 @@ func TestPlanPendingAsksForApproval(t *testing.T) {
 		t.Fatal("no Approve button")
 	case !strings.Contains(approve.Text.Text, "Approve"):
 		t.Errorf("Approve button says %q", approve.Text.Text)
-	case approve.Value != m.ID:
-		t.Errorf("Approve carries %q, want the migration id %s", approve.Value, m.ID)
+	case approve.Value != m.ID+":"+m.PlanHash:
+		t.Errorf("Approve carries %q, want the migration id %s and its plan's hash", approve.Value, m.ID)
 	case approve.Confirm == nil:
 		t.Error("Approve has no confirmation dialog")
 	case approve.Confirm.Title.Text != "Approve migration?" ||
 		approve.Confirm.Text.Text != "This buys 25 seats of Office 365 E1 for Contoso Ltd and suspends subscription "+kaizalaSubID+".":
 		t.Errorf("confirmation dialog: %q / %q", approve.Confirm.Title.Text, approve.Confirm.Text.Text)
 	}
-	if reject := buttons(msg)[ActionReject]; reject == nil || reject.Value != m.ID || reject.Style != slack.StyleDanger {
+	if reject := buttons(msg)[ActionReject]; reject == nil || reject.Value != DecisionValue(m) || reject.Style != slack.StyleDanger {
 		t.Errorf("Reject button: %+v", reject)
 	}
 	all := string(payload(t, msg))
@@ -151,6 +151,9 @@ func TestPlanButtonsByState(t *testing.T) {
 	moving.FailedStep = bot.StepMoveUsers
 	buying := failedAtVerify()
 	buying.FailedStep = bot.StepBuy
+	// A credential failure while moving users: suspending anyway would not help.
+	noAccess := failedAtVerify()
+	noAccess.FailedStep, noAccess.FailureKind = bot.StepMoveUsers, bot.FailureKindAccess
 	overridden := failedAtVerify()
 	overridden.Override = true
 	tests := []struct {
@@ -164,6 +167,7 @@ func TestPlanButtonsByState(t *testing.T) {
 		{"failed at verify", failedAtVerify(), []string{ActionRetry, ActionOverride}},
 		{"failed at move_users", moving, []string{ActionRetry, ActionOverride}},
 		{"failed at buy", buying, []string{ActionRetry}},
+		{"failed at move_users for access", noAccess, []string{ActionRetry}},
 		{"failed after an override", overridden, []string{ActionRetry}},
 		{"needs a new approval", needsApproval(), []string{ActionRetry}},
 		{"rejected", migration(bot.StateRejected), nil},
@@ -175,8 +179,8 @@ func TestPlanButtonsByState(t *testing.T) {
 				t.Errorf("%d buttons, want %v", len(got), tt.want)
 			}
 			for _, id := range tt.want {
-				if b := got[id]; b == nil || b.Value != tt.m.ID {
-					t.Errorf("button %s: %+v, want one carrying %s", id, b, tt.m.ID)
+				if b := got[id]; b == nil || b.Value != tt.m.ID+":"+tt.m.PlanHash {
+					t.Errorf("button %s: %+v, want one carrying %s and its plan's hash", id, b, tt.m.ID)
 				}
 			}
 			if o := got[ActionOverride]; o != nil && (o.Confirm == nil || o.Confirm.Style != slack.StyleDanger) {

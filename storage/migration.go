@@ -16,7 +16,7 @@ import (
 
 const migrationColumns = `id, customer_id, customer_domain, customer_name, subscription_id, plan, plan_hash,
 	requester_id, requester_name, state, failed_step, error, override, new_subscription_id,
-	created_at, updated_at, version`
+	created_at, updated_at, version, failure_kind`
 
 // CreateMigration inserts m with Version 1 (CreatedAt defaults to now). An id
 // already taken is an ErrConflict, so a caller can draw a new one.
@@ -31,10 +31,10 @@ func (db *DB) CreateMigration(ctx context.Context, m *bot.Migration, audit ...bo
 	}
 	err = db.inTx(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO migrations (`+migrationColumns+`)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)`,
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?)`,
 			m.ID, m.CustomerID, m.CustomerDomain, m.CustomerName, m.SubscriptionID, plan, m.PlanHash,
 			m.Requester.ID, m.Requester.Name, m.State, m.FailedStep, m.Error, m.Override, m.NewSubscriptionID,
-			formatTime(created), formatTime(created))
+			formatTime(created), formatTime(created), m.FailureKind)
 		if isConstraint(err, sqlite3.ErrConstraintPrimaryKey) {
 			return fmt.Errorf("migration id %s is taken: %w", m.ID, bot.ErrConflict)
 		}
@@ -78,11 +78,12 @@ func (db *DB) SaveMigration(ctx context.Context, m *bot.Migration, audit ...bot.
 	err = db.inTx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE migrations SET customer_id = ?, customer_domain = ?, customer_name = ?,
 			subscription_id = ?, plan = ?, plan_hash = ?, requester_id = ?, requester_name = ?, state = ?,
-			failed_step = ?, error = ?, override = ?, new_subscription_id = ?, updated_at = ?, version = version + 1
+			failed_step = ?, error = ?, override = ?, new_subscription_id = ?, updated_at = ?, version = version + 1,
+			failure_kind = ?
 			WHERE id = ? AND version = ?`,
 			m.CustomerID, m.CustomerDomain, m.CustomerName, m.SubscriptionID, plan, m.PlanHash,
 			m.Requester.ID, m.Requester.Name, m.State, m.FailedStep, m.Error, m.Override, m.NewSubscriptionID,
-			formatTime(updated), m.ID, m.Version)
+			formatTime(updated), m.FailureKind, m.ID, m.Version)
 		if err != nil {
 			return err
 		}
@@ -158,7 +159,7 @@ func scanMigration(r rowScanner) (*bot.Migration, error) {
 	var m bot.Migration
 	err := r.Scan(&m.ID, &m.CustomerID, &m.CustomerDomain, &m.CustomerName, &m.SubscriptionID, jsonColumn{&m.Plan}, &m.PlanHash,
 		&m.Requester.ID, &m.Requester.Name, &m.State, &m.FailedStep, &m.Error, &m.Override, &m.NewSubscriptionID,
-		timeColumn{&m.CreatedAt}, timeColumn{&m.UpdatedAt}, &m.Version)
+		timeColumn{&m.CreatedAt}, timeColumn{&m.UpdatedAt}, &m.Version, &m.FailureKind)
 	if err != nil {
 		return nil, err
 	}
@@ -217,35 +218,55 @@ func (db *DB) Decisions(ctx context.Context, migrationID string) ([]bot.Decision
 	return out, nil
 }
 
-// SaveStep inserts or replaces the step (migration id, name). An unknown
-// migration is ErrNotFound.
-func (db *DB) SaveStep(ctx context.Context, s bot.Step, audit ...bot.AuditEntry) error {
+// SaveStep writes s if s.Version is the stored version (0: a new step),
+// then increments s.Version. A stale version is ErrConflict and writes
+// nothing; an unknown migration is ErrNotFound.
+func (db *DB) SaveStep(ctx context.Context, s *bot.Step, audit ...bot.AuditEntry) error {
 	result, err := jsonText(s.Result)
 	if err != nil {
 		return fmt.Errorf("saving step %s of migration %s: encoding the result: %w", s.Name, s.MigrationID, err)
 	}
 	err = db.inTx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO steps (migration_id, name, state, ms_request_id, result, error, attempts, started_at, finished_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-			ON CONFLICT (migration_id, name) DO UPDATE SET state = excluded.state, ms_request_id = excluded.ms_request_id,
-				result = excluded.result, error = excluded.error, attempts = excluded.attempts,
-				started_at = excluded.started_at, finished_at = excluded.finished_at`,
-			s.MigrationID, s.Name, s.State, s.MSRequestID, result, s.Error, s.Attempts, nullTime(s.StartedAt), nullTime(s.FinishedAt))
+		var res sql.Result
+		var err error
+		if s.Version == 0 {
+			res, err = tx.ExecContext(ctx, `INSERT INTO steps (migration_id, name, state, ms_request_id, result, error, attempts, started_at, finished_at, version)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1) ON CONFLICT (migration_id, name) DO NOTHING`,
+				s.MigrationID, s.Name, s.State, s.MSRequestID, result, s.Error, s.Attempts, nullTime(s.StartedAt), nullTime(s.FinishedAt))
+		} else {
+			res, err = tx.ExecContext(ctx, `UPDATE steps SET state = ?, ms_request_id = ?, result = ?, error = ?, attempts = ?,
+					started_at = ?, finished_at = ?, version = version + 1
+				WHERE migration_id = ? AND name = ? AND version = ?`,
+				s.State, s.MSRequestID, result, s.Error, s.Attempts, nullTime(s.StartedAt), nullTime(s.FinishedAt),
+				s.MigrationID, s.Name, s.Version)
+		}
 		if err != nil {
 			return notFoundIfNoParent(err)
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return err
+		}
+		if n != 1 {
+			var stored int
+			if err := tx.QueryRowContext(ctx, `SELECT version FROM steps WHERE migration_id = ? AND name = ?`, s.MigrationID, s.Name).Scan(&stored); err != nil && !errors.Is(err, sql.ErrNoRows) {
+				return err
+			}
+			return fmt.Errorf("version %d is stale, the stored one is %d: %w", s.Version, stored, bot.ErrConflict)
 		}
 		return db.appendAudit(ctx, tx, audit)
 	})
 	if err != nil {
 		return fmt.Errorf("saving step %s of migration %s: %w", s.Name, s.MigrationID, err)
 	}
+	s.Version++
 	return nil
 }
 
 // Steps returns a migration's steps in the order of bot.Steps (steps of
 // other names last, by name).
 func (db *DB) Steps(ctx context.Context, migrationID string) ([]bot.Step, error) {
-	rows, err := db.sql.QueryContext(ctx, `SELECT migration_id, name, state, ms_request_id, result, error, attempts, started_at, finished_at
+	rows, err := db.sql.QueryContext(ctx, `SELECT migration_id, name, state, ms_request_id, result, error, attempts, started_at, finished_at, version
 		FROM steps WHERE migration_id = ? ORDER BY name`, migrationID)
 	if err != nil {
 		return nil, fmt.Errorf("reading the steps of migration %s: %w", migrationID, err)
@@ -255,7 +276,7 @@ func (db *DB) Steps(ctx context.Context, migrationID string) ([]bot.Step, error)
 	for rows.Next() {
 		var s bot.Step
 		if err := rows.Scan(&s.MigrationID, &s.Name, &s.State, &s.MSRequestID, jsonColumn{&s.Result}, &s.Error, &s.Attempts,
-			timeColumn{&s.StartedAt}, timeColumn{&s.FinishedAt}); err != nil {
+			timeColumn{&s.StartedAt}, timeColumn{&s.FinishedAt}, &s.Version); err != nil {
 			return nil, fmt.Errorf("reading the steps of migration %s: %w", migrationID, err)
 		}
 		out = append(out, s)

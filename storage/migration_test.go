@@ -257,10 +257,20 @@ func TestStepsAndMovesUpsert(t *testing.T) {
 		{MigrationID: "M1", Name: bot.StepBuy, State: bot.StepRunning, MSRequestID: "req-1", Attempts: 1, StartedAt: start},
 		{MigrationID: "M1", Name: bot.StepWaitSeats, State: bot.StepPending},
 		{MigrationID: "m1", Name: bot.StepBuy, State: bot.StepDone, MSRequestID: "req-1", Attempts: 2, StartedAt: start,
-			FinishedAt: start.Add(time.Minute), Result: map[string]string{"subscriptionId": "NEW-SUB", "orderId": "ORD-9"}},
+			FinishedAt: start.Add(time.Minute), Result: map[string]string{"subscriptionId": "NEW-SUB", "orderId": "ORD-9"}, Version: 1},
 	} {
-		if err := db.SaveStep(ctx, s, bot.AuditEntry{Action: bot.ActionStepDone, MigrationID: "M1"}); err != nil {
+		if err := db.SaveStep(ctx, &s, bot.AuditEntry{Action: bot.ActionStepDone, MigrationID: "M1"}); err != nil {
 			t.Fatal(err)
+		}
+	}
+	// Claiming a step is a compare-and-set: a second writer that read the
+	// same version, or one that thinks the step is new, changes nothing.
+	for _, stale := range []bot.Step{
+		{MigrationID: "M1", Name: bot.StepBuy, State: bot.StepRunning, MSRequestID: "req-other", Version: 1},
+		{MigrationID: "M1", Name: bot.StepBuy, State: bot.StepRunning, MSRequestID: "req-other"},
+	} {
+		if err := db.SaveStep(ctx, &stale); !errors.Is(err, bot.ErrConflict) {
+			t.Errorf("saving step version %d over version 2: %v, want ErrConflict", stale.Version, err)
 		}
 	}
 	steps, err := db.Steps(ctx, "M1")
@@ -269,14 +279,14 @@ func TestStepsAndMovesUpsert(t *testing.T) {
 	}
 	want := []bot.Step{
 		{MigrationID: "M1", Name: bot.StepBuy, State: bot.StepDone, MSRequestID: "req-1", Attempts: 2, StartedAt: start,
-			FinishedAt: start.Add(time.Minute), Result: map[string]string{"subscriptionId": "NEW-SUB", "orderId": "ORD-9"}},
-		{MigrationID: "M1", Name: bot.StepWaitSeats, State: bot.StepPending},
-		{MigrationID: "M1", Name: bot.StepSuspend, State: bot.StepPending},
+			FinishedAt: start.Add(time.Minute), Result: map[string]string{"subscriptionId": "NEW-SUB", "orderId": "ORD-9"}, Version: 2},
+		{MigrationID: "M1", Name: bot.StepWaitSeats, State: bot.StepPending, Version: 1},
+		{MigrationID: "M1", Name: bot.StepSuspend, State: bot.StepPending, Version: 1},
 	}
 	if !reflect.DeepEqual(steps, want) {
 		t.Errorf("steps\n%+v\nwant (in bot.Steps order, buy replaced)\n%+v", steps, want)
 	}
-	if err := db.SaveStep(ctx, bot.Step{MigrationID: "NOPE", Name: bot.StepBuy, State: bot.StepPending}); !errors.Is(err, bot.ErrNotFound) {
+	if err := db.SaveStep(ctx, &bot.Step{MigrationID: "NOPE", Name: bot.StepBuy, State: bot.StepPending}); !errors.Is(err, bot.ErrNotFound) {
 		t.Errorf("a step of an unknown migration: %v, want ErrNotFound", err)
 	}
 

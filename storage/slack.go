@@ -31,17 +31,22 @@ type Alert struct {
 // an earlier one, and the alert must not be sent again.
 func (db *DB) ClaimAlert(ctx context.Context, subscriptionID, customerID string, threshold int) (claimed bool, err error) {
 	now := formatTime(db.now())
-	res, err := db.sql.ExecContext(ctx, `INSERT INTO alerts (subscription_id, threshold, customer_id, sent_at, updated_at)
-		VALUES (?, ?, ?, ?, ?) ON CONFLICT (subscription_id, threshold) DO NOTHING`,
-		subscriptionID, threshold, customerID, now, now)
+	// In a transaction, so a worker that lost its lease cannot claim (fenced).
+	err = db.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `INSERT INTO alerts (subscription_id, threshold, customer_id, sent_at, updated_at)
+			VALUES (?, ?, ?, ?, ?) ON CONFLICT (subscription_id, threshold) DO NOTHING`,
+			subscriptionID, threshold, customerID, now, now)
+		if err != nil {
+			return err
+		}
+		n, err := res.RowsAffected()
+		claimed = n == 1
+		return err
+	})
 	if err != nil {
 		return false, fmt.Errorf("claiming the %d-day alert of subscription %s: %w", threshold, subscriptionID, err)
 	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return false, fmt.Errorf("claiming the %d-day alert of subscription %s: %w", threshold, subscriptionID, err)
-	}
-	return n == 1, nil
+	return claimed, nil
 }
 
 // SetAlertMessage records where a claimed alert was posted; an alert never

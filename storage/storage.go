@@ -54,11 +54,24 @@ const readOnlyParams = "mode=ro&_foreign_keys=on&_busy_timeout=5000"
 func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	// The database holds the rotated Partner Center refresh token: create it
 	// readable by its owner only (SQLite gives its -wal and -shm files the
-	// same permissions).
+	// same permissions). One made before that, or copied in, may be readable
+	// by others: take away their access, and leave the owner's as it is.
 	if f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600); err == nil {
 		f.Close()
 	} else if !errors.Is(err, fs.ErrExist) {
 		return nil, fmt.Errorf("creating %s: %w", path, err)
+	}
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		st, err := os.Stat(p)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err == nil && st.Mode().Perm()&0o077 != 0 {
+			err = os.Chmod(p, st.Mode().Perm()&^0o077)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("making %s readable by its owner only: %w", p, err)
+		}
 	}
 	db, err := open(ctx, path, readWriteParams, opts)
 	if err != nil {
@@ -228,10 +241,20 @@ func schemaVersion(ctx context.Context, q querier) (int, error) {
 
 // inTx runs fn in a transaction (immediate: see readWriteParams) and commits
 // if fn returns nil.
+//
+// A write made with a context that carries a bot.Fence (the worker's) is
+// refused with bot.ErrFenced, inside the same transaction, when the fence is
+// no longer the lease's.
 func (db *DB) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	tx, err := db.sql.BeginTx(ctx, nil)
 	if err != nil {
 		return err
+	}
+	if ctx.Value(noFenceKey{}) == nil {
+		if err := checkFence(ctx, tx); err != nil {
+			_ = tx.Rollback()
+			return err
+		}
 	}
 	if err := fn(tx); err != nil {
 		_ = tx.Rollback()

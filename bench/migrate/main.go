@@ -81,7 +81,7 @@ func run(users, rpm int, latency time.Duration, concurrency int, slack float64) 
 	planTime, planCalls := time.Since(t0), sim.Stats().Requests-before
 
 	t1, before := time.Now(), sim.Stats().Requests
-	if _, refusal, err := e.Approve(ctx, m.ID, bot.Actor{ID: "U_BOSS", Name: "boss"}); err != nil || refusal != "" {
+	if _, refusal, err := e.Approve(ctx, m.ID, "", bot.Actor{ID: "U_BOSS", Name: "boss"}); err != nil || refusal != "" {
 		return fmt.Errorf("approve: %q %v", refusal, err)
 	}
 	e.Wait()
