@@ -5,6 +5,12 @@
 //
 //	go run ./bench/migrate                 # 1,000 users at 6,000 requests/min
 //	go run ./bench/migrate -users 200 -rate 1200
+//	go run ./bench/migrate -contend        # a migration while people ask for plans and scans run
+//
+// With -contend it migrates one customer alone, then another while 50 plan
+// requests from one person for a third customer's subscription (again and
+// again) and back-to-back scans compete for the same rate limit; the goal
+// is that the contended migration takes at most 2× the lone one.
 package main
 
 import (
@@ -15,6 +21,8 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/kaizalabot/kaizalabot/bot"
@@ -30,7 +38,23 @@ func main() {
 	latency := flag.Duration("latency", 30*time.Millisecond, "sandbox latency per request")
 	concurrency := flag.Int("concurrency", 16, "engine concurrency")
 	slack := flag.Float64("slack", 1.2, "allowed multiple of the rate bound")
+	contend := flag.Bool("contend", false, "measure a migration alone and while plans and scans compete (defaults: -users 47 -rate 600)")
 	flag.Parse()
+	if *contend {
+		set := map[string]bool{}
+		flag.Visit(func(f *flag.Flag) { set[f.Name] = true })
+		if !set["users"] {
+			*users = 47
+		}
+		if !set["rate"] {
+			*rpm = 600
+		}
+		if err := runContended(*users, *rpm, *latency, *concurrency); err != nil {
+			fmt.Fprintln(os.Stderr, "bench/migrate:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if err := run(*users, *rpm, *latency, *concurrency, *slack); err != nil {
 		fmt.Fprintln(os.Stderr, "bench/migrate:", err)
 		os.Exit(1)
@@ -39,13 +63,14 @@ func main() {
 
 func run(users, rpm int, latency time.Duration, concurrency int, slack float64) error {
 	ctx := context.Background()
-	sim, finding, err := world(users, rpm, latency)
+	sim, findings, err := world(users, rpm, latency, 1)
 	if err != nil {
 		return err
 	}
+	finding := findings[0]
 	srv := httptest.NewServer(sim)
 	defer srv.Close()
-	client, err := pctest.Client(srv.URL, true, func(c *pcclient.Config) { c.RequestsPerMinute = rpm })
+	client, err := pctest.Client(srv.URL, true, func(c *pcclient.Config) { c.RequestsPerMinute = rpm; c.Urgent = bot.IsUrgent })
 	if err != nil {
 		return err
 	}
@@ -109,30 +134,153 @@ func run(users, rpm int, latency time.Duration, concurrency int, slack float64) 
 	return nil
 }
 
-// world finds a seed whose Kaizala Pro subscription ends within 90 days (so
-// every holder can be licensed) and returns the sandbox and that subscription.
-func world(users, rpm int, latency time.Duration) (*pcsim.Server, string, error) {
+// world finds a seed with n Kaizala Pro subscriptions of different customers
+// ending within 90 days (so every holder can be licensed) and returns the
+// sandbox and those subscriptions.
+func world(users, rpm int, latency time.Duration, n int) (*pcsim.Server, []string, error) {
 	for seed := int64(1); seed < 100; seed++ {
 		opts := pcsim.DefaultOptions()
-		opts.Customers, opts.Seed, opts.KaizalaSeats = 3, seed, users
+		opts.Customers, opts.Seed, opts.KaizalaSeats = 3*n, seed, users
 		opts.RateLimit, opts.Latency, opts.ProvisioningDelay = rpm, latency, 200*time.Millisecond
 		sim := pcsim.New(opts)
 		srv := httptest.NewServer(sim)
 		client, err := pctest.Client(srv.URL, false, nil)
 		if err != nil {
 			srv.Close()
-			return nil, "", err
+			return nil, nil, err
 		}
 		report, err := (&bot.Scanner{Source: pcclient.Adapter{Client: client}}).Scan(context.Background())
 		srv.Close()
 		if err != nil {
-			return nil, "", err
+			return nil, nil, err
 		}
-		if exp := report.Expiring(90); len(exp) > 0 {
+		var subs []string
+		seen := map[string]bool{}
+		for _, f := range report.Expiring(90) {
+			if !seen[f.Customer.ID] && len(subs) < n {
+				seen[f.Customer.ID] = true
+				subs = append(subs, f.Subscription.ID)
+			}
+		}
+		if len(subs) == n {
 			// A fresh sandbox of the same seed: the same world, unused.
 			opts.Now = nil
-			return pcsim.New(opts), exp[0].Subscription.ID, nil
+			return pcsim.New(opts), subs, nil
 		}
 	}
-	return nil, "", errors.New("no seed gave a Kaizala Pro subscription ending within 90 days")
+	return nil, nil, fmt.Errorf("no seed gave %d Kaizala Pro subscriptions of different customers ending within 90 days", n)
+}
+
+// runContended measures a migration alone, then another while plans and
+// scans compete for the rate limit.
+func runContended(users, rpm int, latency time.Duration, concurrency int) error {
+	ctx := context.Background()
+	sim, subs, err := world(users, rpm, latency, 3)
+	if err != nil {
+		return err
+	}
+	srv := httptest.NewServer(sim)
+	defer srv.Close()
+	client, err := pctest.Client(srv.URL, true, func(c *pcclient.Config) { c.RequestsPerMinute = rpm; c.Urgent = bot.IsUrgent })
+	if err != nil {
+		return err
+	}
+	dir, err := os.MkdirTemp("", "kaizalabot-bench")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	db, err := storage.Open(ctx, filepath.Join(dir, "bench.db"), storage.Options{})
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	pc := pcclient.Adapter{Client: client}
+	e := &bot.Engine{PC: pc, Store: db, Catalog: bot.DefaultCatalog(), Concurrency: concurrency,
+		Policy: bot.Policy{Approvers: []string{"U_BOSS"}}, SeatPoll: 100 * time.Millisecond}
+	if err := e.Start(ctx); err != nil {
+		return err
+	}
+	scanner := &bot.Scanner{Source: pc}
+	report, err := scanner.Scan(ctx)
+	if err != nil {
+		return err
+	}
+	if err := e.RecordScan(ctx, report); err != nil {
+		return err
+	}
+	sales, boss := bot.Actor{ID: "U_SALES", Name: "sales"}, bot.Actor{ID: "U_BOSS", Name: "boss"}
+	migrate := func(sub string) (time.Duration, error) {
+		m, refusal, err := e.Plan(ctx, bot.PlanRequest{SubscriptionID: sub, Target: "STANDARDPACK", Requester: sales})
+		if err != nil || refusal != "" {
+			return 0, fmt.Errorf("plan: %q %v", refusal, err)
+		}
+		t0 := time.Now()
+		if _, refusal, err := e.Approve(ctx, m.ID, m.PlanHash, boss); err != nil || refusal != "" {
+			return 0, fmt.Errorf("approve: %q %v", refusal, err)
+		}
+		for {
+			got, err := db.GetMigration(ctx, m.ID)
+			if err != nil {
+				return 0, err
+			}
+			if !got.State.Running() {
+				if got.State != bot.StateDone {
+					return 0, fmt.Errorf("migration ended %s at %s: %s", got.State, got.FailedStep, got.Error)
+				}
+				return time.Since(t0), nil
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	alone, err := migrate(subs[0])
+	if err != nil {
+		return err
+	}
+	// The competition: one person asks for a plan of the third customer's
+	// subscription 50 times at once, and again every 200ms (rejecting each
+	// plan made, so asking again works); scans run back to back.
+	cctx, stop := context.WithCancel(ctx)
+	var plans, refused, scans atomic.Int64
+	var wg sync.WaitGroup
+	before := sim.Stats().Requests
+	wg.Go(func() {
+		for cctx.Err() == nil {
+			var burst sync.WaitGroup
+			for range 50 {
+				burst.Go(func() {
+					m, refusal, err := e.Plan(cctx, bot.PlanRequest{SubscriptionID: subs[2], Target: "STANDARDPACK", Requester: sales})
+					switch {
+					case err == nil && m != nil:
+						plans.Add(1)
+						_, _, _ = e.Reject(ctx, m.ID, m.PlanHash, sales, "asking again")
+					case refusal != "":
+						refused.Add(1)
+					}
+				})
+			}
+			burst.Wait()
+			time.Sleep(200 * time.Millisecond)
+		}
+	})
+	wg.Go(func() {
+		for cctx.Err() == nil {
+			if _, err := scanner.Scan(cctx); err == nil {
+				scans.Add(1)
+			}
+		}
+	})
+	contended, err := migrate(subs[1])
+	stop()
+	wg.Wait()
+	if err != nil {
+		return err
+	}
+	ratio := float64(contended) / float64(alone)
+	fmt.Printf("a migration of %d users at %d requests/min, latency %v: alone %v; while %d plans were made (%d requests refused as already being planned or too many) and %d scans ran (%d calls competing): %v, %.2f× (goal ≤ 2×)\n",
+		users, rpm, latency, alone.Round(time.Millisecond), plans.Load(), refused.Load(), scans.Load(), sim.Stats().Requests-before, contended.Round(time.Millisecond), ratio)
+	if ratio > 2 {
+		return errors.New("the migration was slowed more than 2× by plans and scans")
+	}
+	return nil
 }
