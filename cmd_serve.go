@@ -220,7 +220,7 @@ func startServer(parent context.Context, cfg config.Serve, log *logrus.Logger, l
 		defer func() { <-workerDone }()
 		if cfg.AppToken != "" {
 			go func() {
-				if err := handlers.SocketMode(ctx, socketmode.New(api), app, log); err != nil && ctx.Err() == nil {
+				if err := handlers.SocketMode(ctx, socketmode.New(api), app, log, db); err != nil && ctx.Err() == nil {
 					log.WithError(err).Error("Socket Mode stopped")
 				}
 			}()

@@ -110,11 +110,19 @@ func TestSocketModeDispatchesToTheSameBot(t *testing.T) {
 	log := logrus.New()
 	log.SetOutput(io.Discard)
 	ctx := context.Background()
-	dispatchSocketEvent(ctx, client, b, log, socketmode.Event{Type: socketmode.EventTypeSlashCommand,
-		Data: slack.SlashCommand{Command: "/kaizala", Text: "help", UserID: "U1"}, Request: &socketmode.Request{EnvelopeID: "e1"}})
-	dispatchSocketEvent(ctx, client, b, log, socketmode.Event{Type: socketmode.EventTypeInteractive,
-		Data: slack.InteractionCallback{Type: slack.InteractionTypeBlockActions, User: slack.User{ID: "U2"}}, Request: &socketmode.Request{EnvelopeID: "e2"}})
-	dispatchSocketEvent(ctx, client, b, log, socketmode.Event{Type: socketmode.EventTypeConnected})
+	gate := deliveryGate{memory: NewMemoryDeliveries(DeliveryTTL), log: log}
+	command := socketmode.Event{Type: socketmode.EventTypeSlashCommand,
+		Data: slack.SlashCommand{Command: "/kaizala", Text: "help", UserID: "U1", TriggerID: "t1"}, Request: &socketmode.Request{EnvelopeID: "e1"}}
+	click := socketmode.Event{Type: socketmode.EventTypeInteractive,
+		Data: slack.InteractionCallback{Type: slack.InteractionTypeBlockActions, User: slack.User{ID: "U2"}, TriggerID: "t2"}, Request: &socketmode.Request{EnvelopeID: "e2"}}
+	dispatchSocketEvent(ctx, client, b, log, gate, command)
+	dispatchSocketEvent(ctx, client, b, log, gate, click)
+	dispatchSocketEvent(ctx, client, b, log, gate, socketmode.Event{Type: socketmode.EventTypeConnected})
+	// Slack sends an envelope again when the ack was late: it runs once.
+	for _, again := range []socketmode.Event{command, click} {
+		again.Request = &socketmode.Request{EnvelopeID: again.Request.EnvelopeID + "-again", RetryAttempt: 1, RetryReason: "timeout"}
+		dispatchSocketEvent(ctx, client, b, log, gate, again)
+	}
 	if len(b.commands) != 1 || b.commands[0].Text != "help" || len(b.clicks) != 1 || b.clicks[0].User.ID != "U2" {
 		t.Errorf("commands %+v, clicks %+v", b.commands, b.clicks)
 	}

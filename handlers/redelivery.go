@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"sync"
 	"time"
+
+	"github.com/sirupsen/logrus"
 )
 
 // Deliveries remembers the Slack deliveries already handled, so a request
@@ -62,22 +64,33 @@ func (m *MemoryDeliveries) FirstDelivery(_ context.Context, key string) (bool, e
 // always runs. This process's memory answers first, so its own retries are
 // caught even while h.Deliveries (shared by the replicas) is failing.
 func (h *Handler) firstDelivery(ctx context.Context, r *http.Request, kind, id string) bool {
-	if id == "" {
+	return deliveryGate{memory: h.memory, shared: h.Deliveries, log: h.log()}.first(ctx, kind, id,
+		r.Header.Get("X-Slack-Retry-Num"), r.Header.Get("X-Slack-Retry-Reason"))
+}
+
+// deliveryGate decides whether a delivery runs, over HTTP and Socket Mode alike.
+type deliveryGate struct {
+	memory *MemoryDeliveries
+	shared Deliveries // optional
+	log    logrus.FieldLogger
+}
+
+func (g deliveryGate) first(ctx context.Context, kind, id, retry, reason string) bool {
+	if id == "" || g.memory == nil {
 		return true
 	}
 	key := kind + ":" + id
-	first, _ := h.memory.FirstDelivery(ctx, key)
-	if first && h.Deliveries != nil {
-		shared, err := h.Deliveries.FirstDelivery(ctx, key)
+	first, _ := g.memory.FirstDelivery(ctx, key)
+	if first && g.shared != nil {
+		shared, err := g.shared.FirstDelivery(ctx, key)
 		if err != nil {
-			h.log().WithError(err).WithField("kind", kind).Warn("the shared record of Slack deliveries failed; this process's memory decides")
+			g.log.WithError(err).WithField("kind", kind).Warn("the shared record of Slack deliveries failed; this process's memory decides")
 		} else {
 			first = shared
 		}
 	}
 	if !first {
-		h.log().WithField("kind", kind).WithField("delivery", key).
-			WithField("retry", r.Header.Get("X-Slack-Retry-Num")).WithField("retry_reason", r.Header.Get("X-Slack-Retry-Reason")).
+		g.log.WithField("kind", kind).WithField("delivery", key).WithField("retry", retry).WithField("retry_reason", reason).
 			Debug("Slack sent a request again; acknowledged without running it twice")
 	}
 	return first

@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/sirupsen/logrus"
 	"github.com/slack-go/slack"
@@ -11,8 +12,11 @@ import (
 // SocketMode serves the same bot over Socket Mode, for teams without a
 // public URL: Slack's envelopes come over a WebSocket the client opens, so
 // no signature check is needed ("pre-authenticated"). It returns when ctx
-// ends.
-func SocketMode(ctx context.Context, client *socketmode.Client, bot Bot, log logrus.FieldLogger) error {
+// ends. Slack sends an envelope again when its acknowledgement is late
+// (retry_attempt): deliveries, optional, is shared with the HTTP routes and
+// the other replicas, so a command or click runs once whichever way it came.
+func SocketMode(ctx context.Context, client *socketmode.Client, bot Bot, log logrus.FieldLogger, deliveries Deliveries) error {
+	gate := deliveryGate{memory: NewMemoryDeliveries(DeliveryTTL), shared: deliveries, log: log}
 	errc := make(chan error, 1)
 	go func() { errc <- client.RunContext(ctx) }()
 	for {
@@ -22,19 +26,20 @@ func SocketMode(ctx context.Context, client *socketmode.Client, bot Bot, log log
 		case err := <-errc:
 			return err
 		case evt := <-client.Events:
-			dispatchSocketEvent(ctx, client, bot, log, evt)
+			dispatchSocketEvent(ctx, client, bot, log, gate, evt)
 		}
 	}
 }
 
-func dispatchSocketEvent(ctx context.Context, client *socketmode.Client, bot Bot, log logrus.FieldLogger, evt socketmode.Event) {
+func dispatchSocketEvent(ctx context.Context, client *socketmode.Client, bot Bot, log logrus.FieldLogger, gate deliveryGate, evt socketmode.Event) {
 	if evt.Request == nil {
 		return // connection lifecycle events carry nothing to acknowledge
 	}
+	retry := fmt.Sprint(evt.Request.RetryAttempt)
 	switch evt.Type {
 	case socketmode.EventTypeSlashCommand:
 		cmd, ok := evt.Data.(slack.SlashCommand)
-		if !ok {
+		if !ok || !gate.first(ctx, "command", cmd.TriggerID, retry, evt.Request.RetryReason) {
 			_ = client.Ack(*evt.Request)
 			return
 		}
@@ -45,7 +50,7 @@ func dispatchSocketEvent(ctx context.Context, client *socketmode.Client, bot Bot
 		}
 	case socketmode.EventTypeInteractive:
 		ic, ok := evt.Data.(slack.InteractionCallback)
-		if !ok {
+		if !ok || !gate.first(ctx, "interaction", ic.TriggerID, retry, evt.Request.RetryReason) {
 			_ = client.Ack(*evt.Request)
 			return
 		}
