@@ -66,9 +66,12 @@ type Fence struct {
 }
 
 // Check reports whether this process still knows it holds the lease: it
-// renewed it less than a TTL ago (by the monotonic clock, so a pause of the
-// process counts). Callers check it right before sending a write to Partner
-// Center.
+// renewed it less than two thirds of a TTL ago (by the monotonic clock, so a
+// pause of the process counts). Callers check it right before sending a
+// write to Partner Center; the last third is the margin for that write to be
+// answered before anyone may take over. A write still being retried inside
+// the client after that carries the MS-RequestId the next worker reuses, and
+// the next worker looks for what it did before writing again.
 func (f Fence) Check() error {
 	if f.held == nil {
 		return nil
@@ -112,7 +115,7 @@ func (h *heldLease) check() error {
 	switch {
 	case h.lost:
 		return ErrFenced
-	case time.Since(h.renewed) >= h.ttl:
+	case time.Since(h.renewed) >= h.ttl*2/3:
 		return ErrLeaseLapsed
 	}
 	return nil

@@ -368,12 +368,16 @@ func (e *Engine) moveUsers(ctx context.Context, m *Migration) error {
 	if err := e.checkWorld(ctx, m, false); err != nil {
 		return err
 	}
-	st.State, st.Attempts = StepRunning, st.Attempts+1
-	if st.StartedAt.IsZero() {
-		st.StartedAt = e.now()
-	}
-	if err := e.Store.SaveStep(ctx, &st, e.audit(m, System, ActionStepStarted, map[string]any{"step": string(StepMoveUsers), "users": len(moves)})); err != nil {
-		return err
+	if st.State != StepRunning {
+		// Once per start, not per pass: trouble waited out in place runs
+		// this step again and again.
+		st.State, st.Attempts = StepRunning, st.Attempts+1
+		if st.StartedAt.IsZero() {
+			st.StartedAt = e.now()
+		}
+		if err := e.Store.SaveStep(ctx, &st, e.audit(m, System, ActionStepStarted, map[string]any{"step": string(StepMoveUsers), "users": len(moves)})); err != nil {
+			return err
+		}
 	}
 	hasTarget := map[string]bool{}
 	for _, u := range append(m.Plan.Move, m.Plan.CannotMove...) {
