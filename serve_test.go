@@ -66,11 +66,14 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-func newStack(t *testing.T) *stack {
+func newStack(t *testing.T, sim ...func(*pcsim.Options)) *stack {
 	t.Helper()
 	opts := pcsim.DefaultOptions()
 	opts.Customers, opts.RateLimit, opts.ProvisioningDelay = 30, 0, 200*time.Millisecond
 	opts.ClientSecret = testPCSecret
+	for _, mutate := range sim {
+		mutate(&opts)
+	}
 	st := &stack{t: t, sim: pcsim.New(opts), logs: &syncBuffer{}, bearers: map[string]bool{}}
 	// Remember every access token the bot uses, to prove none is logged.
 	pcSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -25,11 +25,14 @@ func (e *Engine) Start(ctx context.Context) error {
 	e.mu.Lock()
 	e.base = ctx
 	e.mu.Unlock()
+	// The count is read before the list, so a migration approved elsewhere
+	// in between is either listed or signalled after the count.
+	seq, seqErr := e.Store.SignalSeq(ctx, SignalMigrations)
 	if err := e.resumeAll(ctx, true); err != nil {
 		return err
 	}
 	// Not counted by Wait, which waits for migrations: the watcher ends with ctx.
-	go WatchSignal(ctx, e.Store, SignalMigrations, cmp.Or(e.WakePoll, 200*time.Millisecond), func(ctx context.Context) {
+	go watchSignalFrom(ctx, e.Store, SignalMigrations, cmp.Or(e.WakePoll, 200*time.Millisecond), seq, seqErr, func(ctx context.Context) {
 		if err := e.resumeAll(ctx, false); err != nil && ctx.Err() == nil {
 			e.log().WithError(err).Warn("could not list the migrations to run; trying again at the next signal")
 		}
@@ -226,7 +229,7 @@ func (e *Engine) waitOut(ctx context.Context, m *Migration, w *waitState, err er
 		w.since = now
 	}
 	w.tries++
-	w.reason = troubleWords(err)
+	w.reason = e.troubleWords(err)
 	e.log().WithError(err).WithFields(map[string]any{"migration": m.ID, "attempt": w.tries}).Warn("waiting out trouble; the migration goes on by itself")
 	if !w.told && now.Sub(w.since) >= cmp.Or(e.WaitNotice, 10*time.Second) {
 		w.told = true
@@ -242,13 +245,15 @@ func (e *Engine) waitOut(ctx context.Context, m *Migration, w *waitState, err er
 }
 
 // troubleWords says in a few words what a transient failure is about.
-func troubleWords(err error) string {
+func (e *Engine) troubleWords(err error) string {
 	var te *transientError
-	if errors.As(err, &te) && te.what != "" {
+	switch {
+	case errors.As(err, &te) && te.what != "":
 		return te.what + ": " + te.err.Error()
-	}
-	if errors.Is(err, ErrLeaseLapsed) {
+	case errors.Is(err, ErrLeaseLapsed):
 		return "the worker lease could not be renewed, so nothing is sent to Partner Center until the database answers again"
+	case e.PC.Classify(err) == FailureRetryable:
+		return "Partner Center is not answering (throttled or down): " + err.Error()
 	}
 	return "the database or Partner Center is not answering: " + err.Error()
 }

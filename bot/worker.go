@@ -201,6 +201,12 @@ func sleep(ctx context.Context, d time.Duration) {
 // row a few times a second is cheap, and no slower for a person than a push.
 func WatchSignal(ctx context.Context, s SignalStore, name string, every time.Duration, fn func(context.Context)) {
 	last, err := s.SignalSeq(ctx, name)
+	watchSignalFrom(ctx, s, name, every, last, err, fn)
+}
+
+// watchSignalFrom is WatchSignal from a count read earlier, so that a signal
+// raised between that read and the watch's start is not missed.
+func watchSignalFrom(ctx context.Context, s SignalStore, name string, every time.Duration, last int64, err error, fn func(context.Context)) {
 	for ctx.Err() == nil {
 		sleep(ctx, every)
 		seq, serr := s.SignalSeq(ctx, name)
