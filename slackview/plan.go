@@ -174,6 +174,11 @@ func names(ds []bot.Decision) string {
 func whoDecided(v PlanView, required int) []string {
 	m := v.Migration
 	out := []string{"Requested by " + who(m.Requester) + " on " + stamp(m.CreatedAt, v.Location)}
+	if m.PlanHash != "" {
+		// Approvals bind to this plan; a redone plan gets a new one, so
+		// people can tell which plan a decision was about.
+		out = append(out, "Plan "+code(bot.ShortHash(m.PlanHash)))
+	}
 	if ok := approvers(v); len(ok) > 0 {
 		out = append(out, fmt.Sprintf("Approved by %s (%d of %d)", names(ok), len(ok), required))
 	} else if m.State == bot.StatePendingApproval {
