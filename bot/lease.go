@@ -17,9 +17,17 @@ import (
 // its fence (the epoch it holds) in its context, and the store refuses a
 // write whose epoch is no longer the lease's, inside the write's own
 // transaction: a worker paused past its lease (a long GC, SIGSTOP, a frozen
-// VM) that wakes after a takeover cannot record anything, and since every
-// Partner Center write is preceded by a fenced claim in the database and by
-// Fence.Check, it cannot buy or suspend either.
+// VM) that wakes after a takeover cannot record anything. Every Partner
+// Center write is preceded by a fenced claim in the database and by
+// Fence.Check, so it starts no new purchase, move or suspension either. A
+// write it had already let through (paused between Fence.Check and the
+// send) still goes out when it wakes, but with the MS-RequestId journaled
+// before it, which the new worker reuses and Partner Center answers as a
+// repeat; and the new worker looks for what such a write did before writing.
+//
+// With SQLite, a worker paused while it holds the database's write lock
+// blocks everyone's writes, the takeover included, until it wakes or dies:
+// nothing is done twice, but nothing fails over meanwhile either.
 
 // WorkerLease is the name of the lease the worker holds.
 const WorkerLease = "worker"

@@ -77,8 +77,10 @@ func (n *notifier) handle(ctx context.Context, e bot.Event, newer bool) {
 	}
 	m, err := a.Store.GetMigration(ctx, e.Migration.ID)
 	if err != nil {
-		log.WithError(err).Error("reading the migration failed")
-		return
+		if ctx.Err() == nil {
+			log.WithError(err).Error("reading the migration failed")
+		}
+		return // shutting down: the start redraws what a stop dropped
 	}
 	channel, ts, ok, err := a.Store.MigrationMessage(ctx, m.ID)
 	if err != nil {
