@@ -20,6 +20,15 @@ customers, subscriptions, orders, carts, offers, licences) with a seeded world
 of customers, about 40% of them holding Kaizala Pro. It prints the PC_*
 settings that point kaizalabot at it.
 
+Throttling: --rate-limit is one budget for the whole partner; with
+--customer-rate-limit, requests on /v1/customers/{id}/... also draw from that
+customer's own budget. Over either, the answer is 429 with Retry-After.
+
+GET /_sandbox/ledger (no token; never throttled or faulted) lists the money
+that really moved: orders, cart checkouts, suspensions and reactivations, each
+with its customer, subscription, quantity and MS-RequestId. Idempotent replays
+are not listed twice.
+
 Flags:
 `
 
@@ -33,6 +42,7 @@ func runPCSim(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	fs.IntVar(&opts.Customers, "customers", def.Customers, "number of customers")
 	fs.Int64Var(&opts.Seed, "seed", def.Seed, "world seed: the same seed builds the same world")
 	fs.IntVar(&opts.RateLimit, "rate-limit", def.RateLimit, "requests per minute for the whole partner (0 = off)")
+	fs.IntVar(&opts.CustomerRateLimit, "customer-rate-limit", def.CustomerRateLimit, "requests per minute per customer, on top of --rate-limit (0 = off)")
 	fs.DurationVar(&opts.Latency, "latency", 0, "added to every request")
 	fs.Float64Var(&opts.FaultRate, "fault-rate", 0, "fraction of /v1 requests answered 500/503 or cut off")
 	fs.DurationVar(&opts.ProvisioningDelay, "provisioning-delay", def.ProvisioningDelay, "how long bought seats take to show in subscribed SKUs")
@@ -59,6 +69,9 @@ func runPCSim(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	case opts.RateLimit < 0:
 		fmt.Fprintf(stderr, "kaizalabot pcsim: --rate-limit %d: want 0 (off) or more\n", opts.RateLimit)
 		return exitConfig
+	case opts.CustomerRateLimit < 0:
+		fmt.Fprintf(stderr, "kaizalabot pcsim: --customer-rate-limit %d: want 0 (off) or more\n", opts.CustomerRateLimit)
+		return exitConfig
 	case opts.FaultRate < 0 || opts.FaultRate > 1:
 		fmt.Fprintf(stderr, "kaizalabot pcsim: --fault-rate %g: want a fraction from 0 to 1\n", opts.FaultRate)
 		return exitConfig
@@ -78,7 +91,12 @@ func runPCSim(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	sim := pcsim.New(opts)
 	srv := &http.Server{Handler: sim, ReadHeaderTimeout: 10 * time.Second}
 	base := "http://" + ln.Addr().String()
-	fmt.Fprintf(stdout, "Partner Center sandbox on %s: %d customers, seed %d, rate limit %d/min\n", base, opts.Customers, opts.Seed, opts.RateLimit)
+	limits := fmt.Sprintf("rate limit %d/min", opts.RateLimit)
+	if opts.CustomerRateLimit > 0 {
+		limits += fmt.Sprintf(", %d/min per customer", opts.CustomerRateLimit)
+	}
+	fmt.Fprintf(stdout, "Partner Center sandbox on %s: %d customers, seed %d, %s\n", base, opts.Customers, opts.Seed, limits)
+	fmt.Fprintf(stdout, "Ledger of money movements: %s%s\n", base, pcsim.LedgerPath)
 	fmt.Fprintf(stdout, "export PC_API_URL=%s\nexport PC_TENANT_ID=sandbox-partner\nexport PC_TOKEN_URL=%s/sandbox-partner/oauth2/token\n", base, base)
 	fmt.Fprintf(stdout, "export PC_CLIENT_ID=%s\nexport PC_CLIENT_SECRET=%s\nexport PC_REFRESH_TOKEN=%s\n", opts.ClientID, opts.ClientSecret, opts.RefreshToken)
 

@@ -141,7 +141,7 @@ func (s *Server) withCart(p params, fn func(*customer, *cart) reply) reply {
 // checkoutCart buys every line as a new-commerce subscription in one order. "If a cart was successfully
 // checked out previously and an additional checkout call is made to that same cart, the API response will
 // re-iterate the information returned after initial checkout" ([PC-2023] developer/checkout-a-cart.md).
-func (s *Server) checkoutCart(_ *http.Request, p params) reply {
+func (s *Server) checkoutCart(r *http.Request, p params) reply {
 	return s.withCart(p, func(c *customer, k *cart) reply {
 		if k.checkout != nil {
 			return reply{status: http.StatusCreated, body: k.checkout}
@@ -164,6 +164,7 @@ func (s *Server) checkoutCart(_ *http.Request, p params) reply {
 		k.checkout, k.modified = rep.body, now
 		s.stats.orders.Add(1)
 		s.stats.checkouts.Add(1)
+		s.recordOrder(r, LedgerCheckout, c.id, o, k.id)
 		return rep
 	})
 }

@@ -10,7 +10,8 @@ type Options struct {
 	Customers         int                              // number of seeded customers; default 40
 	Seed              int64                            // same seed => same world (relative to the UTC day it is built)
 	RateLimit         int                              // requests per minute for the whole partner on /v1; 0 = off
-	Latency           time.Duration                    // added to every request; 0 = off
+	CustomerRateLimit int                              // requests per minute per customer on /v1/customers/{id}[/…], on top of RateLimit; 0 = off
+	Latency           time.Duration                    // added to every request but /_sandbox/ ones; 0 = off
 	FaultRate         float64                          // fraction of /v1 requests answered 500/503 or cut off; 0 = off
 	ProvisioningDelay time.Duration                    // how long bought seats take to show in subscribedskus; default 2s
 	KaizalaSeats      int                              // when > 0, every Kaizala Pro subscription has this many seats, all assigned (for benches)
@@ -35,7 +36,8 @@ func DefaultOptions() Options {
 	}
 }
 
-// withDefaults fills zero fields; RateLimit, Latency and FaultRate stay as given because 0 means "off" there.
+// withDefaults fills zero fields; RateLimit, CustomerRateLimit, Latency and FaultRate stay as given because 0
+// means "off" there.
 func (o Options) withDefaults() Options {
 	d := DefaultOptions()
 	if o.Customers <= 0 {
@@ -61,7 +63,7 @@ func (o Options) withDefaults() Options {
 
 // Stats is a snapshot of the sandbox counters, for tests and benchmarks.
 type Stats struct {
-	Requests        int64 // every HTTP request received, token endpoints included
+	Requests        int64 // every HTTP request received, token endpoints included, /_sandbox/ instruments not
 	Throttled       int64 // answered 429
 	Faults          int64 // answered 500/503 or cut off by fault injection
 	OrdersCreated   int64 // orders created by POST …/orders and by cart checkouts (idempotent replays excluded)

@@ -13,12 +13,14 @@ import (
 
 // Server is the sandbox; it is an http.Handler and safe for concurrent use.
 type Server struct {
-	opts    Options
-	limiter *rate.Limiter // nil when RateLimit is 0
-	faults  *faultInjector
-	tokens  *tokenStore
-	idem    *idempotencyStore
-	stats   counters
+	opts      Options
+	limiter   *rate.Limiter    // nil when RateLimit is 0
+	customers *customerBuckets // nil when CustomerRateLimit is 0
+	faults    *faultInjector
+	tokens    *tokenStore
+	idem      *idempotencyStore
+	stats     counters
+	ledger    ledger
 
 	mu    sync.Mutex // guards world
 	world *world
@@ -27,7 +29,8 @@ type Server struct {
 // faultSalt separates the fault RNG stream from the world RNG stream of the same seed.
 const faultSalt = 0x6661756c74732121 // "faults!!"
 
-// New builds the seeded world. Zero fields take defaults, except RateLimit, Latency and FaultRate where 0 is off.
+// New builds the seeded world. Zero fields take defaults, except RateLimit, CustomerRateLimit, Latency and
+// FaultRate where 0 is off.
 func New(opts Options) *Server {
 	opts = opts.withDefaults()
 	s := &Server{
@@ -41,16 +44,25 @@ func New(opts Options) *Server {
 		// Burst = one minute's worth, so RateLimit quick requests pass and the next one is throttled.
 		s.limiter = rate.NewLimiter(rate.Limit(opts.RateLimit)/60, opts.RateLimit)
 	}
+	if opts.CustomerRateLimit > 0 {
+		s.customers = &customerBuckets{rpm: opts.CustomerRateLimit, byID: map[string]*rate.Limiter{}}
+	}
 	return s
 }
 
 func (s *Server) now() time.Time { return s.opts.Now() }
 
-// ServeHTTP answers AAD token requests, the /v1 API, and 404 for everything else.
+// ServeHTTP answers AAD token requests, the /v1 API, the sandbox's own /_sandbox/ instruments, and 404 for
+// everything else.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	began := time.Now()
-	s.stats.requests.Add(1)
 	traceHeaders(w.Header(), r.Header)
+	if isSandboxPath(r.URL.Path) {
+		// The test's instrument, not Microsoft's API: no latency, counting, throttling, faults or token.
+		s.write(w, r, s.serveSandbox(r), began)
+		return
+	}
+	s.stats.requests.Add(1)
 	if !sleep(r.Context(), s.opts.Latency) {
 		s.logf("%s %s -> client gone during latency", r.Method, r.URL.Path)
 		return
@@ -71,6 +83,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		cutOff(w)
 		return
 	}
+	s.write(w, r, rep, began)
+}
+
+// write sends rep as the JSON answer and logs the exchange.
+func (s *Server) write(w http.ResponseWriter, r *http.Request, rep reply, began time.Time) {
 	for k, v := range rep.header {
 		w.Header()[k] = v
 	}
@@ -84,7 +101,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // It reports cut=true when the connection must be dropped instead of answered.
 func (s *Server) serveV1(r *http.Request) (rep reply, cut bool) {
 	rt, params, allowed := match(r.Method, r.URL.Path)
-	if refusal, ok := s.throttle(); !ok {
+	if refusal, ok := s.throttle(r.URL.Path); !ok {
 		return refusal, false
 	}
 	if refusal, ok := s.authorize(r, rt != nil && rt.appUser); !ok {

@@ -120,7 +120,9 @@ func (s *Server) patchSubscription(r *http.Request, p params) reply {
 		}
 		if next != *sub {
 			next.version++
+			from := sub.status
 			*sub = next
+			s.recordStatusChange(r, c.id, sub, from)
 		}
 		return jsonReply(http.StatusOK, sub.resource(c.id))
 	})
