@@ -68,35 +68,12 @@ func run(users, rpm int, latency time.Duration, concurrency int, slack float64) 
 		return err
 	}
 	finding := findings[0]
-	srv := httptest.NewServer(sim)
-	defer srv.Close()
-	client, err := pctest.Client(srv.URL, true, func(c *pcclient.Config) { c.RequestsPerMinute = rpm; c.Urgent = bot.IsUrgent })
+	b, err := start(ctx, sim, rpm, concurrency)
 	if err != nil {
 		return err
 	}
-	dir, err := os.MkdirTemp("", "kaizalabot-bench")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(dir)
-	db, err := storage.Open(ctx, filepath.Join(dir, "bench.db"), storage.Options{})
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	pc := pcclient.Adapter{Client: client}
-	e := &bot.Engine{PC: pc, Store: db, Catalog: bot.DefaultCatalog(), Concurrency: concurrency,
-		Policy: bot.Policy{Approvers: []string{"U_BOSS"}}, SeatPoll: 100 * time.Millisecond}
-	if err := e.Start(ctx); err != nil {
-		return err
-	}
-	report, err := (&bot.Scanner{Source: pc}).Scan(ctx)
-	if err != nil {
-		return err
-	}
-	if err := e.RecordScan(ctx, report); err != nil {
-		return err
-	}
+	defer b.close()
+	e, db := b.engine, b.db
 
 	t0, before := time.Now(), sim.Stats().Requests
 	m, refusal, err := e.Plan(ctx, bot.PlanRequest{SubscriptionID: finding, Target: "STANDARDPACK", Requester: bot.Actor{ID: "U_SALES", Name: "sales"}})
@@ -179,36 +156,12 @@ func runContended(users, rpm int, latency time.Duration, concurrency int) error 
 	if err != nil {
 		return err
 	}
-	srv := httptest.NewServer(sim)
-	defer srv.Close()
-	client, err := pctest.Client(srv.URL, true, func(c *pcclient.Config) { c.RequestsPerMinute = rpm; c.Urgent = bot.IsUrgent })
+	b, err := start(ctx, sim, rpm, concurrency)
 	if err != nil {
 		return err
 	}
-	dir, err := os.MkdirTemp("", "kaizalabot-bench")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(dir)
-	db, err := storage.Open(ctx, filepath.Join(dir, "bench.db"), storage.Options{})
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	pc := pcclient.Adapter{Client: client}
-	e := &bot.Engine{PC: pc, Store: db, Catalog: bot.DefaultCatalog(), Concurrency: concurrency,
-		Policy: bot.Policy{Approvers: []string{"U_BOSS"}}, SeatPoll: 100 * time.Millisecond}
-	if err := e.Start(ctx); err != nil {
-		return err
-	}
-	scanner := &bot.Scanner{Source: pc}
-	report, err := scanner.Scan(ctx)
-	if err != nil {
-		return err
-	}
-	if err := e.RecordScan(ctx, report); err != nil {
-		return err
-	}
+	defer b.close()
+	e, db, scanner := b.engine, b.db, b.scanner
 	sales, boss := bot.Actor{ID: "U_SALES", Name: "sales"}, bot.Actor{ID: "U_BOSS", Name: "boss"}
 	migrate := func(sub string) (time.Duration, error) {
 		m, refusal, err := e.Plan(ctx, bot.PlanRequest{SubscriptionID: sub, Target: "STANDARDPACK", Requester: sales})
@@ -283,4 +236,53 @@ func runContended(users, rpm int, latency time.Duration, concurrency int) error 
 		return errors.New("the migration was slowed more than 2× by plans and scans")
 	}
 	return nil
+}
+
+// bench is the bot as the benches run it: the real client under the rate
+// limit (a migration's calls first), the engine on real SQLite, after a scan.
+type bench struct {
+	engine  *bot.Engine
+	db      *storage.DB
+	scanner *bot.Scanner
+	close   func()
+}
+
+func start(ctx context.Context, sim *pcsim.Server, rpm, concurrency int) (*bench, error) {
+	srv := httptest.NewServer(sim)
+	var cleanup []func()
+	b := &bench{close: func() {
+		for i := len(cleanup) - 1; i >= 0; i-- {
+			cleanup[i]()
+		}
+	}}
+	cleanup = append(cleanup, srv.Close)
+	fail := func(err error) (*bench, error) { b.close(); return nil, err }
+	client, err := pctest.Client(srv.URL, true, func(c *pcclient.Config) { c.RequestsPerMinute = rpm; c.Urgent = bot.IsUrgent })
+	if err != nil {
+		return fail(err)
+	}
+	dir, err := os.MkdirTemp("", "kaizalabot-bench")
+	if err != nil {
+		return fail(err)
+	}
+	cleanup = append(cleanup, func() { os.RemoveAll(dir) })
+	if b.db, err = storage.Open(ctx, filepath.Join(dir, "bench.db"), storage.Options{}); err != nil {
+		return fail(err)
+	}
+	cleanup = append(cleanup, func() { b.db.Close() })
+	pc := pcclient.Adapter{Client: client}
+	b.engine = &bot.Engine{PC: pc, Store: b.db, Catalog: bot.DefaultCatalog(), Concurrency: concurrency,
+		Policy: bot.Policy{Approvers: []string{"U_BOSS"}}, SeatPoll: 100 * time.Millisecond}
+	if err := b.engine.Start(ctx); err != nil {
+		return fail(err)
+	}
+	b.scanner = &bot.Scanner{Source: pc}
+	report, err := b.scanner.Scan(ctx)
+	if err != nil {
+		return fail(err)
+	}
+	if err := b.engine.RecordScan(ctx, report); err != nil {
+		return fail(err)
+	}
+	return b, nil
 }
