@@ -381,3 +381,36 @@ func (l *eventLog) has(migrationID string, kind bot.EventKind) bool {
 	}
 	return false
 }
+
+// flakyReads fails the runner's reads of the migration a few times, as a
+// database with trouble would.
+type flakyReads struct {
+	bot.Store
+	reads atomic.Int32
+	fails atomic.Int32
+}
+
+func (f *flakyReads) GetMigration(ctx context.Context, id string) (*bot.Migration, error) {
+	// The first read of a run succeeds; the next ones, between steps, fail.
+	if bot.IsUrgent(ctx) && f.reads.Add(1) > 1 && f.fails.Add(-1) >= 0 {
+		return nil, errors.New("disk I/O error")
+	}
+	return f.Store.GetMigration(ctx, id)
+}
+
+// A migration whose own record cannot be read for a while waits and goes on.
+func TestAnUnreadableMigrationIsWaitedOut(t *testing.T) {
+	flaky := &flakyReads{}
+	h := newHarness(t, harnessOptions{engine: func(e *bot.Engine) {
+		flaky.Store = e.Store
+		e.Store, e.RetryBackoff, e.MaxRetryBackoff = flaky, 10*time.Millisecond, 50*time.Millisecond
+	}})
+	f := h.expiring(false)
+	m := h.plan(f, "STANDARDPACK", 0)
+	flaky.fails.Store(5)
+	h.approve(m, boss)
+	h.checkFinishedOnce(m, f)
+	if n := flaky.fails.Load(); n >= 0 {
+		t.Errorf("%d failures left unused; the test did not exercise the runner's reads", n+1)
+	}
+}

@@ -156,18 +156,28 @@ func (e *Engine) customerLock(customerID string) *sync.Mutex {
 // with Partner Center before writing.
 func (e *Engine) Run(ctx context.Context, id string) error {
 	ctx = WithUrgency(ctx)
-	m, err := e.retryInPlace(ctx, id, nil, func() (*Migration, error) { return e.Store.GetMigration(ctx, id) })
-	if err != nil {
-		return err
+	m := &Migration{ID: id} // until it is read: what a waiting notice names
+	var trouble waitState
+	for {
+		got, err := e.Store.GetMigration(ctx, id)
+		if err == nil {
+			m = got
+			break
+		}
+		if err = e.waitOut(ctx, m, &trouble, err); err != nil {
+			return err
+		}
 	}
 	lock := e.customerLock(m.CustomerID)
 	lock.Lock()
 	defer lock.Unlock()
-	var trouble waitState
 	for {
 		err := ctx.Err()
 		if err == nil {
-			m, err = e.Store.GetMigration(ctx, id)
+			var got *Migration
+			if got, err = e.Store.GetMigration(ctx, id); err == nil {
+				m = got
+			}
 		}
 		if err == nil {
 			if !m.State.Running() {
@@ -177,24 +187,6 @@ func (e *Engine) Run(ctx context.Context, id string) error {
 		}
 		if err = e.waitOut(ctx, m, &trouble, err); err != nil {
 			return err
-		}
-	}
-}
-
-// retryInPlace calls fn until it succeeds or fails for good, waiting out
-// transient trouble as Run does.
-func (e *Engine) retryInPlace(ctx context.Context, id string, m *Migration, fn func() (*Migration, error)) (*Migration, error) {
-	var trouble waitState
-	for {
-		got, err := fn()
-		if err == nil {
-			return got, nil
-		}
-		if m == nil {
-			m = &Migration{ID: id}
-		}
-		if err = e.waitOut(ctx, m, &trouble, err); err != nil {
-			return nil, err
 		}
 	}
 }
