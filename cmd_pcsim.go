@@ -46,6 +46,10 @@ func runPCSim(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	fs.DurationVar(&opts.Latency, "latency", 0, "added to every request")
 	fs.Float64Var(&opts.FaultRate, "fault-rate", 0, "fraction of /v1 requests answered 500/503 or cut off")
 	fs.DurationVar(&opts.ProvisioningDelay, "provisioning-delay", def.ProvisioningDelay, "how long bought seats take to show in subscribed SKUs")
+	fs.Float64Var(&opts.AsyncPatchRate, "async-patch-rate", def.AsyncPatchRate, "fraction of changing subscription PATCHes answered 202 Accepted, the change showing --async-patch-delay later (0 = off)")
+	fs.DurationVar(&opts.AsyncPatchDelay, "async-patch-delay", def.AsyncPatchDelay, "how long a change answered 202 takes to show")
+	fs.DurationVar(&opts.CancellationWindow, "cancellation-window", def.CancellationWindow, "how long after purchase a new-commerce subscription can be cancelled or have seats removed")
+	fs.BoolVar(&opts.NCEEtags, "nce-etags", false, "give new-commerce subscriptions an etag and require If-Match for them (whether Partner Center does is unconfirmed)")
 	fs.IntVar(&opts.KaizalaSeats, "kaizala-seats", 0, "give every Kaizala Pro subscription this many seats, all assigned (0: 3 to 60, seeded)")
 	fs.StringVar(&opts.ClientID, "client-id", def.ClientID, "accepted client id")
 	fs.StringVar(&opts.ClientSecret, "client-secret", def.ClientSecret, "accepted client secret")
@@ -74,6 +78,12 @@ func runPCSim(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return exitConfig
 	case opts.FaultRate < 0 || opts.FaultRate > 1:
 		fmt.Fprintf(stderr, "kaizalabot pcsim: --fault-rate %g: want a fraction from 0 to 1\n", opts.FaultRate)
+		return exitConfig
+	case opts.AsyncPatchRate < 0 || opts.AsyncPatchRate > 1:
+		fmt.Fprintf(stderr, "kaizalabot pcsim: --async-patch-rate %g: want a fraction from 0 to 1\n", opts.AsyncPatchRate)
+		return exitConfig
+	case opts.AsyncPatchDelay <= 0 || opts.CancellationWindow <= 0:
+		fmt.Fprintln(stderr, "kaizalabot pcsim: --async-patch-delay and --cancellation-window must be positive")
 		return exitConfig
 	case opts.Latency < 0 || opts.ProvisioningDelay < 0:
 		fmt.Fprintln(stderr, "kaizalabot pcsim: --latency and --provisioning-delay cannot be negative")

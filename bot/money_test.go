@@ -414,3 +414,14 @@ func TestAnUnreadableMigrationIsWaitedOut(t *testing.T) {
 		t.Errorf("%d failures left unused; the test did not exercise the runner's reads", n+1)
 	}
 }
+
+// Every subscription change answered 202 with an empty body (the sandbox's
+// documented asynchronous answer): the suspension is done only once Partner
+// Center shows it.
+func TestEveryChangeAnsweredLaterStillFinishesOnce(t *testing.T) {
+	h := newHarness(t, harnessOptions{sim: func(o *pcsim.Options) { o.AsyncPatchRate = 1 }})
+	f := h.expiring(false)
+	m := h.plan(f, "STANDARDPACK", 0)
+	h.approve(m, boss)
+	h.checkFinishedOnce(m, f)
+}

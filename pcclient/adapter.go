@@ -213,10 +213,17 @@ func (a Adapter) SwapLicence(ctx context.Context, customerID, userID, assignSkuI
 	return rec.last(), err
 }
 
-// Suspend suspends a subscription (no write when it already is).
+// Suspend suspends a subscription (no write when it already is) and returns
+// once Partner Center shows it suspended: a PATCH answered 202 is followed
+// until the status shows (UpdateSubscription), and so is a 200 whose body
+// does not show it yet. A 409 (renewal being processed) comes back as an
+// *UpdateBusyError, which Classify calls retryable.
 func (a Adapter) Suspend(ctx context.Context, customerID, subscriptionID, requestID string) (bot.Subscription, bot.CallRef, error) {
 	rec := &writeRecorder{}
 	s, err := a.Client.SetSubscriptionStatus(WithCallObserver(WithRequestID(ctx, requestID), rec.observe), customerID, subscriptionID, StatusSuspended)
+	if err == nil && !s.Status.Is(StatusSuspended) {
+		s, err = a.Client.awaitChange(ctx, customerID, subscriptionID, map[string]any{"status": string(StatusSuspended)})
+	}
 	if err != nil {
 		return bot.Subscription{}, rec.last(), err
 	}

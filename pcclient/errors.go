@@ -207,9 +207,14 @@ func Classify(err error) Class {
 	var authErr *AuthError
 	var transportErr *TransportError
 	var tooLarge *AnswerTooLargeError
+	var busy *UpdateBusyError
+	var pending *UpdatePendingError
 	switch {
 	case errors.As(err, &tooLarge), errors.Is(err, ErrPagingLoop), errors.Is(err, ErrBadNextLink):
 		return ClassPermanent
+	case errors.As(err, &busy), errors.As(err, &pending):
+		// Before APIError: the 409 inside is "not now", not someone else's change.
+		return ClassRetryable
 	case errors.As(err, &apiErr):
 		return classifyStatus(apiErr.StatusCode)
 	case errors.As(err, &authErr):

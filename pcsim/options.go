@@ -20,6 +20,26 @@ type Options struct {
 	RefreshToken      string                           // always-valid refresh token; default sandbox-refresh-token
 	Now               func() time.Time                 // clock; default time.Now
 	Logf              func(format string, args ...any) // optional request log; nil = silent
+
+	// AsyncPatchRate is the fraction of subscription PATCHes that change something and are answered 202 Accepted
+	// with a Location header and no body, the change showing AsyncPatchDelay later ([PC-2023]
+	// developer/update-a-subscription-by-id.md). DefaultOptions has 0.2; 0 = off. Drawn from its own seeded RNG.
+	AsyncPatchRate float64
+	// AsyncPatchDelay is the sandbox time between a 202 and its change showing; default 300ms. How long the live
+	// service takes is UNCONFIRMED.
+	AsyncPatchDelay time.Duration
+	// CancellationWindow is how long after purchase a new-commerce subscription can be cancelled (PATCH
+	// status=deleted) or have seats removed; default 168h, the "7 days" of the docs of 2023 (the current window is
+	// UNCONFIRMED, which is why clients read cancellationAllowedUntilDate).
+	CancellationWindow time.Duration
+	// NCEEtags gives new-commerce subscriptions an attributes.etag, and requires If-Match for them, like legacy ones.
+	// Default off, as in the doc's new-commerce example; whether live NCE GETs carry an etag is UNCONFIRMED.
+	NCEEtags bool
+
+	// newCommerce is not an option: it is the Server's new-commerce state (nce.go), made fresh by withDefaults,
+	// which New calls once. It lives here only because Server's fields were off limits when it was added; it
+	// belongs on Server.
+	newCommerce *newCommerceState
 }
 
 // DefaultOptions returns the options of a demo sandbox: 40 customers, 500 requests per minute, 2s provisioning.
@@ -29,15 +49,19 @@ func DefaultOptions() Options {
 		Seed:              1,
 		RateLimit:         500, // the documented "500 requests per minute per tenant identifier"
 		ProvisioningDelay: 2 * time.Second,
+		AsyncPatchRate:    0.2,
+		AsyncPatchDelay:   300 * time.Millisecond,
 		ClientID:          "sandbox-client",
 		ClientSecret:      "sandbox-secret",
 		RefreshToken:      "sandbox-refresh-token",
 		Now:               time.Now,
+
+		CancellationWindow: 168 * time.Hour,
 	}
 }
 
-// withDefaults fills zero fields; RateLimit, CustomerRateLimit, Latency and FaultRate stay as given because 0
-// means "off" there.
+// withDefaults fills zero fields; RateLimit, CustomerRateLimit, Latency, FaultRate and AsyncPatchRate stay as
+// given because 0 means "off" there.
 func (o Options) withDefaults() Options {
 	d := DefaultOptions()
 	if o.Customers <= 0 {
@@ -58,6 +82,13 @@ func (o Options) withDefaults() Options {
 	if o.Now == nil {
 		o.Now = d.Now
 	}
+	if o.AsyncPatchDelay <= 0 {
+		o.AsyncPatchDelay = d.AsyncPatchDelay
+	}
+	if o.CancellationWindow <= 0 {
+		o.CancellationWindow = d.CancellationWindow
+	}
+	o.newCommerce = newNewCommerceState(o.Seed)
 	return o
 }
 

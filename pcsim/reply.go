@@ -45,7 +45,7 @@ const (
 	codeQuantitySuspended  = 2001   // quantity change while suspended
 	codeQuantityRange      = 2002   // quantity outside min/max
 	codeStatusNotUpdatable = 2011   // "Subscription with ID {0} and deleted status can't be updated"
-	codeEtagInvalid        = 2055   // "Etag is no longer valid" (sent with 412, see subscriptions.go)
+	codeEtagInvalid        = 2055   // "Etag is no longer valid" (sent with 400, see subscriptions.go)
 	codeOrderNotFound      = 20000  // "Order ID not found"
 	codeSubNotFound        = 20003  // "Subscription with ID {0} not found."
 	codeUserNotFound       = 60002  // "User object ID isn't found"

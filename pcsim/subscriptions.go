@@ -1,6 +1,7 @@
 package pcsim
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
@@ -32,6 +33,11 @@ type subscriptionJSON struct {
 	Links                 map[string]link `json:"links"`
 	OrderID               string          `json:"orderId"`
 	Attributes            attributes      `json:"attributes"`
+
+	// New commerce only (nce.go).
+	CancellationAllowedUntilDate  string              `json:"cancellationAllowedUntilDate,omitempty"`
+	RefundableQuantity            *refundableQuantity `json:"refundableQuantity,omitempty"`
+	ScheduledNextTermInstructions json.RawMessage     `json:"scheduledNextTermInstructions,omitempty"` // null when sent
 }
 
 type itemType struct {
@@ -65,18 +71,21 @@ func (s *subscription) resource(cid string) subscriptionJSON {
 }
 
 func (s *Server) listSubscriptions(_ *http.Request, p params) reply {
+	s.forgetBusyAnswers()
 	return s.withCustomer(p, func(c *customer) reply {
 		items := make([]subscriptionJSON, 0, len(c.subs))
 		for _, sub := range c.subs {
-			items = append(items, sub.resource(c.id))
+			s.settle(c, sub)
+			items = append(items, s.showSubscription(c, sub))
 		}
 		return jsonReply(http.StatusOK, newCollection(items, "/customers/"+c.id+"/subscriptions"))
 	})
 }
 
 func (s *Server) getSubscription(_ *http.Request, p params) reply {
+	s.forgetBusyAnswers()
 	return s.withSubscription(p, func(c *customer, sub *subscription) reply {
-		return jsonReply(http.StatusOK, sub.resource(c.id))
+		return jsonReply(http.StatusOK, s.showSubscription(c, sub))
 	})
 }
 
@@ -86,6 +95,7 @@ func (s *Server) withSubscription(p params, fn func(*customer, *subscription) re
 		if sub == nil {
 			return errorReply(http.StatusNotFound, codeSubNotFound, "Subscription with ID "+p["sid"]+" not found.")
 		}
+		s.settle(c, sub) // a change accepted with 202 shows from its due time on
 		return fn(c, sub)
 	})
 }
@@ -98,9 +108,11 @@ type subscriptionPatch struct {
 	FriendlyName     *string `json:"friendlyName"`
 }
 
-// patchSubscription suspends, reactivates, resizes or renames a subscription. The doc's request carries
-// If-Match with the ETag of a fresh GET; a missing or stale one is refused with 412 ("ETags are temporary …
-// use the latest ETags value by getting the resource again", [PC-2023] developer/test-and-debug.md).
+// patchSubscription suspends, reactivates, resizes, renames or (new commerce, within the cancellation window)
+// cancels a subscription. For a subscription with an ETag the doc's request carries If-Match with the ETag of a
+// fresh GET; a missing or stale one is refused with 400 / 2055 ("ETags are temporary … use the latest ETags value
+// by getting the resource again", [PC-2023] developer/test-and-debug.md; error-codes.md). A subscription being
+// renewed, or with an accepted change not shown yet, answers 409; a change may be answered 202 (nce.go).
 func (s *Server) patchSubscription(r *http.Request, p params) reply {
 	var body subscriptionPatch
 	if rep, ok := decodeBody(r, &body); !ok {
@@ -108,23 +120,30 @@ func (s *Server) patchSubscription(r *http.Request, p params) reply {
 	}
 	ifMatch := r.Header.Get("If-Match")
 	return s.withSubscription(p, func(c *customer, sub *subscription) reply {
-		if ifMatch == "" {
-			return errorReply(http.StatusPreconditionFailed, codeEtagInvalid, "The If-Match header with the subscription's current ETag is required.")
+		now := s.now()
+		if rep, ok := s.checkReady(r, sub, now); !ok {
+			return rep
 		}
-		if bareEtag(ifMatch) != sub.etag() {
-			return errorReply(http.StatusPreconditionFailed, codeEtagInvalid, "Etag is no longer valid. GET the subscription again and retry with its current ETag.")
+		if rep, ok := s.checkEtag(sub, ifMatch); !ok {
+			return rep
 		}
 		next, rep, ok := applyPatch(sub, body)
 		if !ok {
 			return rep
 		}
+		if rep, ok := s.checkNewCommerce(sub, next, now); !ok {
+			return rep
+		}
 		if next != *sub {
+			if rep, ok := s.acceptLater(r, c, sub, next, now); ok {
+				return rep
+			}
 			next.version++
 			from := sub.status
 			*sub = next
 			s.recordStatusChange(r, c.id, sub, from)
 		}
-		return jsonReply(http.StatusOK, sub.resource(c.id))
+		return jsonReply(http.StatusOK, s.showSubscription(c, sub))
 	})
 }
 
@@ -151,9 +170,13 @@ func applyPatch(sub *subscription, body subscriptionPatch) (subscription, reply,
 		return next, errorReply(http.StatusBadRequest, codeStatusNotUpdatable,
 			fmt.Sprintf("Subscription with ID %s and %s status can't be updated.", sub.id, sub.status)), false
 	}
-	if next.status != "active" && next.status != "suspended" {
+	cancel := next.nce && next.status == "deleted" // within the cancellation window: checkNewCommerce
+	if next.status != "active" && next.status != "suspended" && !cancel {
 		return next, errorReply(http.StatusBadRequest, codeStatusChange,
 			fmt.Sprintf("Can't update the status for this subscription to %q; use \"active\" or \"suspended\".", next.status)), false
+	}
+	if cancel {
+		next.autoRenew = false // as the doc's cancellation answer shows
 	}
 	if next.quantity != sub.quantity {
 		if sub.status == "suspended" || next.status == "suspended" {

@@ -5,8 +5,8 @@ import (
 	"testing"
 )
 
-// TestSuspendKaizala is step C: PATCH needs the current ETag, and a suspended subscription's seats leave
-// the licence pool.
+// TestSuspendKaizala is step C: PATCH of a legacy subscription needs the current ETag (else 400 / 2055), and a
+// suspended subscription's seats leave the licence pool.
 func TestSuspendKaizala(t *testing.T) {
 	sb := newSandbox(t, nil)
 	tok := sb.userToken()
@@ -32,8 +32,11 @@ func TestSuspendKaizala(t *testing.T) {
 			if tc.ifMatch != "" {
 				headers = []string{"If-Match", tc.ifMatch}
 			}
-			a := sb.must(http.StatusPreconditionFailed, "PATCH", path, tok, suspend, nil, headers...)
-			codeOf(t, a.body)
+			// The documented answer is 400 / 2055 "Etag is no longer valid" (error-codes.md), not 412.
+			a := sb.must(http.StatusBadRequest, "PATCH", path, tok, suspend, nil, headers...)
+			if got := codeOf(t, a.body); got != codeEtagInvalid {
+				t.Errorf("code %v, want %v", got, codeEtagInvalid)
+			}
 		})
 	}
 
