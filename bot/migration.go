@@ -2,6 +2,7 @@ package bot
 
 import (
 	"errors"
+	"slices"
 	"time"
 )
 
@@ -34,15 +35,12 @@ const (
 	StateNeedsApproval   State = "needs_new_approval"
 )
 
-// Running reports whether the engine owns a migration in this state (it is
-// resumed after a restart).
-func (s State) Running() bool {
-	switch s {
-	case StateApproved, StateBuying, StateWaitingSeats, StateMovingUsers, StateVerifying, StateSuspending:
-		return true
-	}
-	return false
-}
+// RunningStates are the states in which the engine owns a migration (it is
+// resumed after a restart), in the order they run.
+var RunningStates = []State{StateApproved, StateBuying, StateWaitingSeats, StateMovingUsers, StateVerifying, StateSuspending}
+
+// Running reports whether s is one of RunningStates.
+func (s State) Running() bool { return slices.Contains(RunningStates, s) }
 
 // Final reports whether nothing more will happen without a person.
 func (s State) Final() bool { return s == StateDone || s == StateRejected }

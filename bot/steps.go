@@ -78,15 +78,12 @@ func (e *Engine) beginWrite(ctx context.Context, m *Migration, st *Step, reuse b
 // reset", headers.md), while the step's Attempts keep saying that a write
 // was sent, so a purchase is always looked for before it is made again.
 func (e *Engine) failStep(ctx context.Context, st *Step, what string, cause error) error {
-	kind := FailureKindPartnerCenter
-	switch e.PC.Classify(cause) {
-	case FailureRetryable, FailureUnknown:
+	var failed *stepFailure
+	if !errors.As(e.classify(fmt.Errorf("%s: %w", what, cause)), &failed) {
 		return &transientError{what: what, err: cause}
-	case FailureAuth:
-		kind = FailureKindAccess
 	}
 	st.MSRequestID = ""
-	return e.recordFailure(ctx, st, fmt.Errorf("%s: %w", what, cause), kind)
+	return e.recordFailure(ctx, st, failed.err, failed.kind)
 }
 
 // recordFailure marks a step failed; the migration fails with it.
@@ -108,7 +105,7 @@ func (e *Engine) checkWorld(ctx context.Context, m *Migration, freeSeats bool) e
 	p := m.Plan
 	sub, err := e.PC.GetSubscription(ctx, m.CustomerID, m.SubscriptionID)
 	if err != nil {
-		return e.classify(fmt.Errorf("re-reading subscription %s: %w", m.SubscriptionID, err))
+		return fmt.Errorf("re-reading subscription %s: %w", m.SubscriptionID, err)
 	}
 	var changes []string
 	if !sub.Active() {
@@ -119,7 +116,7 @@ func (e *Engine) checkWorld(ctx context.Context, m *Migration, freeSeats bool) e
 	}
 	pools, err := e.PC.LicensePools(ctx, m.CustomerID)
 	if err != nil {
-		return e.classify(fmt.Errorf("re-reading licences: %w", err))
+		return fmt.Errorf("re-reading licences: %w", err)
 	}
 	moves, err := e.Store.UserMoves(ctx, m.ID)
 	if err != nil {
