@@ -176,18 +176,11 @@ func startServer(parent context.Context, cfg config.Serve, log *logrus.Logger, l
 		},
 	})
 	worker.Work = func(ctx context.Context) {
-		for wait := time.Second; ; wait = min(2*wait, 30*time.Second) {
-			err := engine.Start(ctx)
-			if err == nil {
-				break
-			}
+		if err := bot.RetryUntil(ctx, time.Second, 30*time.Second, engine.Start, func(err error) {
 			log.WithError(err).Error("resuming migrations failed; trying again")
-			select {
-			case <-ctx.Done():
-				engine.Wait()
-				return
-			case <-time.After(wait):
-			}
+		}); err != nil {
+			engine.Wait()
+			return
 		}
 		app.Work(ctx)
 		engine.Wait()

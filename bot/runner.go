@@ -43,7 +43,7 @@ func (e *Engine) Start(ctx context.Context) error {
 // resumeAll launches every migration in a running state that is not
 // running here yet; audit records the resumption (at start).
 func (e *Engine) resumeAll(ctx context.Context, audit bool) error {
-	ms, err := e.Store.ListMigrations(ctx, MigrationFilter{States: runningStates()})
+	ms, err := e.Store.ListMigrations(ctx, MigrationFilter{States: RunningStates})
 	if err != nil {
 		return fmt.Errorf("listing unfinished migrations: %w", err)
 	}
@@ -59,16 +59,6 @@ func (e *Engine) resumeAll(ctx context.Context, audit bool) error {
 		e.launch(m.ID)
 	}
 	return nil
-}
-
-func runningStates() []State {
-	var out []State
-	for _, s := range []State{StateApproved, StateBuying, StateWaitingSeats, StateMovingUsers, StateVerifying, StateSuspending} {
-		if s.Running() {
-			out = append(out, s)
-		}
-	}
-	return out
 }
 
 // Wait blocks until every migration the engine runs has stopped.
@@ -123,16 +113,9 @@ func (e *Engine) wakeWorker() {
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
-		for wait := 200 * time.Millisecond; ; wait = min(2*wait, 5*time.Second) {
-			err := e.Store.RaiseSignal(ctx, SignalMigrations)
-			if err == nil {
-				return
-			}
-			if ctx.Err() != nil {
-				e.log().WithError(err).Error("could not wake the worker; the migration runs at its next start")
-				return
-			}
-			sleep(ctx, wait)
+		raise := func(ctx context.Context) error { return e.Store.RaiseSignal(ctx, SignalMigrations) }
+		if err := RetryUntil(ctx, 200*time.Millisecond, 5*time.Second, raise, nil); err != nil {
+			e.log().WithError(err).Error("could not wake the worker; the migration runs at its next start")
 		}
 	}()
 }

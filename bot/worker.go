@@ -185,6 +185,24 @@ func (w *Worker) setWorker(v bool) {
 	}
 }
 
+// RetryUntil calls fn until it succeeds or ctx ends, waiting first between
+// the first tries and doubling the wait up to most; onErr, optional, hears
+// each failure. It returns nil, or fn's last error once ctx has ended.
+func RetryUntil(ctx context.Context, first, most time.Duration, fn func(context.Context) error, onErr func(error)) error {
+	for wait := first; ; wait = min(2*wait, most) {
+		err := fn(ctx)
+		if err == nil || ctx.Err() != nil {
+			return err
+		}
+		if onErr != nil {
+			onErr(err)
+		}
+		if sleep(ctx, wait); ctx.Err() != nil {
+			return err
+		}
+	}
+}
+
 // sleep waits d or until ctx ends.
 func sleep(ctx context.Context, d time.Duration) {
 	t := time.NewTimer(d)

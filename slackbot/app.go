@@ -133,17 +133,9 @@ func (a *App) Start(ctx context.Context) error {
 // it catches Slack up, scans now and every ScanInterval (and when another
 // process asks), and posts the scheduled digest.
 func (a *App) Work(ctx context.Context) {
-	for wait := time.Second; ; wait = min(2*wait, 30*time.Second) {
-		err := a.catchUp(ctx)
-		if err == nil || ctx.Err() != nil {
-			break
-		}
+	_ = bot.RetryUntil(ctx, time.Second, 30*time.Second, a.catchUp, func(err error) {
 		a.Log.WithError(err).Warn("catching Slack up failed; trying again")
-		select {
-		case <-ctx.Done():
-		case <-time.After(wait):
-		}
-	}
+	})
 	var work sync.WaitGroup
 	if a.ScanInterval > 0 {
 		work.Go(func() { a.scanLoop(ctx) })
