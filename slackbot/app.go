@@ -90,6 +90,7 @@ func New(a *App) *App {
 	if a.DigestChannel == "" {
 		a.DigestChannel = a.AlertChannel
 	}
+	a.DigestSchedule = cmp.Or(a.DigestSchedule, "0 9 * * 1-5")
 	if len(a.AlertDays) == 0 {
 		a.AlertDays = bot.DefaultAlertDays
 	}
@@ -123,7 +124,7 @@ func (a *App) ThrottledByPartnerCenter() { a.throttled.Add(1) }
 func (a *App) Start(ctx context.Context) error {
 	a.base = ctx
 	a.goBackground(func() { a.notifier.run(ctx) })
-	if _, err := cron.ParseStandard(cmp.Or(a.DigestSchedule, "0 9 * * 1-5")); err != nil {
+	if _, err := cron.ParseStandard(a.DigestSchedule); err != nil {
 		return fmt.Errorf("digest schedule %q: %w", a.DigestSchedule, err)
 	}
 	return nil
@@ -148,7 +149,7 @@ func (a *App) Work(ctx context.Context) {
 		})
 	})
 	c := cron.New(cron.WithLocation(a.Location))
-	if _, err := c.AddFunc(cmp.Or(a.DigestSchedule, "0 9 * * 1-5"), func() {
+	if _, err := c.AddFunc(a.DigestSchedule, func() {
 		if _, err := a.PostDigest(ctx); err != nil {
 			a.Log.WithError(err).Error("the scheduled digest failed")
 		}
@@ -294,13 +295,10 @@ func (a *App) PostDigest(ctx context.Context) (string, error) {
 // Health says whether the database answers and accepts writes, and
 // whether this process is the worker.
 func (a *App) Health(ctx context.Context) handlers.Health {
-	h := handlers.Health{Status: "ok", Worker: a.isWorker()}
+	h := handlers.Health{Status: "ok", Worker: true}
 	if a.Worker != nil {
 		st := a.Worker.Status()
-		h.Holder = st.Holder
-		if st.Lease.Holder != "" {
-			h.WorkerHolder = st.Lease.Holder
-		}
+		h.Worker, h.Holder, h.WorkerHolder = st.IsWorker, st.Holder, st.Lease.Holder
 		if st.Degraded != "" {
 			h.Status, h.Reason = "degraded", st.Degraded
 			if !st.DegradedSince.IsZero() {
