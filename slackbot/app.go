@@ -38,6 +38,8 @@ type Store interface {
 	MigrationMessage(ctx context.Context, migrationID string) (channel, ts string, ok bool, err error)
 	RecordDigest(ctx context.Context, channel, ts string, at time.Time) error
 	LastDigest(ctx context.Context) (time.Time, bool, error)
+	// ClaimSlot takes a named slot unless it was taken less than every ago.
+	ClaimSlot(ctx context.Context, name string, every time.Duration) (bool, time.Time, error)
 }
 
 // Config is how the bot behaves in Slack.

@@ -322,9 +322,22 @@ func (a *App) digestNow(ctx context.Context, actor bot.Actor) slackview.Message 
 	if err != nil {
 		return a.failure("reading when the last digest was posted", err)
 	}
-	if wait := digestEvery - a.Now().Sub(last); posted && wait > 0 {
+	tooSoon := func(last time.Time) slackview.Message {
+		ago := a.Now().Sub(last)
 		return slackview.Refusal(fmt.Sprintf("A digest was posted %s ago; the next one can be asked for in %s.",
-			a.Now().Sub(last).Round(time.Second), wait.Round(time.Second)))
+			ago.Round(time.Second), (digestEvery - ago).Round(time.Second)))
+	}
+	if posted && a.Now().Sub(last) < digestEvery {
+		return tooSoon(last) // the scheduled digest counts too
+	}
+	// Taken atomically, so two people asking at the same moment, through any
+	// process, post one digest (the first may not be recorded as posted yet).
+	claimed, taken, err := a.Store.ClaimSlot(ctx, "digest.asked", digestEvery)
+	switch {
+	case err != nil:
+		return a.failure("reserving the digest", err)
+	case !claimed:
+		return tooSoon(taken)
 	}
 	channel, err := a.PostDigest(ctx)
 	if err != nil {

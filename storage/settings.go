@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Setting returns a stored setting (e.g. a rotated Partner Center refresh
@@ -30,4 +31,37 @@ func (db *DB) SetSetting(ctx context.Context, key, value string) error {
 		return fmt.Errorf("storing setting %s: %w", key, err)
 	}
 	return nil
+}
+
+// ClaimSlot takes the named slot unless it was taken less than every ago,
+// in one transaction, so two processes (or two clicks) asking at the same
+// moment cannot both take it. last is when it was taken before (zero when
+// never).
+func (db *DB) ClaimSlot(ctx context.Context, name string, every time.Duration) (claimed bool, last time.Time, err error) {
+	key := "slot." + name
+	err = db.inTx(ctx, func(tx *sql.Tx) error {
+		now := db.now()
+		var value string
+		switch err := tx.QueryRowContext(ctx, `SELECT value FROM settings WHERE key = ?`, key).Scan(&value); {
+		case errors.Is(err, sql.ErrNoRows):
+		case err != nil:
+			return err
+		default:
+			if err := (timeColumn{&last}).Scan(value); err != nil {
+				return err
+			}
+			if now.Sub(last) < every {
+				return nil
+			}
+		}
+		claimed = true
+		_, err := tx.ExecContext(ctx, `INSERT INTO settings (key, value, updated_at) VALUES (?, ?, ?)
+			ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
+			key, formatTime(now), formatTime(now))
+		return err
+	})
+	if err != nil {
+		return false, time.Time{}, fmt.Errorf("claiming the %s slot: %w", name, err)
+	}
+	return claimed, last, nil
 }

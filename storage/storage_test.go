@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -226,5 +227,34 @@ func TestOpenMakesAnExistingDatabaseReadableByItsOwnerOnly(t *testing.T) {
 		if want := mode &^ 0o077; st.Mode().Perm() != want {
 			t.Errorf("%s has mode %v after Open, want %v (the owner's bits kept, the others' removed)", filepath.Base(p), st.Mode().Perm(), want)
 		}
+	}
+}
+
+// A slot is taken once per period, even by many at the same moment.
+func TestClaimSlotOncePerPeriod(t *testing.T) {
+	ctx := context.Background()
+	db, _ := openTest(t, Options{})
+	var wg sync.WaitGroup
+	var claimed atomic.Int32
+	for range 20 {
+		wg.Go(func() {
+			ok, _, err := db.ClaimSlot(ctx, "digest.asked", time.Minute)
+			if err != nil {
+				t.Error(err)
+			}
+			if ok {
+				claimed.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	if n := claimed.Load(); n != 1 {
+		t.Fatalf("%d of 20 at once took the slot, want 1", n)
+	}
+	if ok, last, err := db.ClaimSlot(ctx, "digest.asked", time.Minute); err != nil || ok || last.IsZero() {
+		t.Errorf("again within the period: %v %v %v; want refused, naming when it was taken", ok, last, err)
+	}
+	if ok, _, err := db.ClaimSlot(ctx, "digest.asked", time.Nanosecond); err != nil || !ok {
+		t.Errorf("after the period: %v %v; want taken", ok, err)
 	}
 }
