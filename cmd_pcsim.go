@@ -29,6 +29,15 @@ that really moved: orders, cart checkouts, suspensions and reactivations, each
 with its customer, subscription, quantity and MS-RequestId. Idempotent replays
 are not listed twice.
 
+Purchases are as in 2026: a legacy order for a Microsoft 365 / Office 365 offer
+is refused with 403 / 2091 unless --legacy-purchases; new-commerce carts check
+out as pending orders that complete --provisioning-delay later.
+
+Access: the last --gdap-missing customers answer calls into their tenant (users,
+licences, subscribed SKUs, provisioning status) with 403 / 900308, no GDAP role;
+one more with 403 / 900309, Conditional Access. Their subscriptions and orders
+stay readable, and each holds a Kaizala Pro subscription ending within 30 days.
+
 Flags:
 `
 
@@ -50,6 +59,8 @@ func runPCSim(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	fs.DurationVar(&opts.AsyncPatchDelay, "async-patch-delay", def.AsyncPatchDelay, "how long a change answered 202 takes to show")
 	fs.DurationVar(&opts.CancellationWindow, "cancellation-window", def.CancellationWindow, "how long after purchase a new-commerce subscription can be cancelled or have seats removed")
 	fs.BoolVar(&opts.NCEEtags, "nce-etags", false, "give new-commerce subscriptions an etag and require If-Match for them (whether Partner Center does is unconfirmed)")
+	fs.BoolVar(&opts.LegacyPurchases, "legacy-purchases", false, "accept legacy orders (POST .../orders) for Microsoft 365 / Office 365 offers, as in 2020 (default: 403 / 2091)")
+	fs.IntVar(&opts.GDAPMissing, "gdap-missing", def.GDAPMissing, "customers, the last ones listed, whose tenant answers 403 / 900308; one more answers 403 / 900309 (0 = off)")
 	fs.IntVar(&opts.KaizalaSeats, "kaizala-seats", 0, "give every Kaizala Pro subscription this many seats, all assigned (0: 3 to 60, seeded)")
 	fs.StringVar(&opts.ClientID, "client-id", def.ClientID, "accepted client id")
 	fs.StringVar(&opts.ClientSecret, "client-secret", def.ClientSecret, "accepted client secret")
@@ -69,6 +80,9 @@ func runPCSim(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return exitConfig
 	case opts.KaizalaSeats < 0 || opts.KaizalaSeats > 100_000:
 		fmt.Fprintf(stderr, "kaizalabot pcsim: --kaizala-seats %d: want 0 to 100000\n", opts.KaizalaSeats)
+		return exitConfig
+	case opts.GDAPMissing < 0 || opts.Customers > 0 && opts.GDAPMissing >= opts.Customers:
+		fmt.Fprintf(stderr, "kaizalabot pcsim: --gdap-missing %d: want 0 (off) to one fewer than --customers\n", opts.GDAPMissing)
 		return exitConfig
 	case opts.RateLimit < 0:
 		fmt.Fprintf(stderr, "kaizalabot pcsim: --rate-limit %d: want 0 (off) or more\n", opts.RateLimit)
@@ -107,6 +121,9 @@ func runPCSim(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	}
 	fmt.Fprintf(stdout, "Partner Center sandbox on %s: %d customers, seed %d, %s\n", base, opts.Customers, opts.Seed, limits)
 	fmt.Fprintf(stdout, "Ledger of money movements: %s%s\n", base, pcsim.LedgerPath)
+	for _, d := range sim.DeniedCustomers() {
+		fmt.Fprintf(stdout, "Tenant not reachable: %s %s: 403 / %s\n", d.ID, d.CompanyName, d.Code)
+	}
 	fmt.Fprintf(stdout, "export PC_API_URL=%s\nexport PC_TENANT_ID=sandbox-partner\nexport PC_TOKEN_URL=%s/sandbox-partner/oauth2/token\n", base, base)
 	fmt.Fprintf(stdout, "export PC_CLIENT_ID=%s\nexport PC_CLIENT_SECRET=%s\nexport PC_REFRESH_TOKEN=%s\n", opts.ClientID, opts.ClientSecret, opts.RefreshToken)
 

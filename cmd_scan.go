@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/csv"
 	"encoding/json"
@@ -37,7 +38,12 @@ Settings (environment; *_FILE variants hold secrets in files):
                      without it tokens are app-only
   PC_RATE_LIMIT      Partner Center requests per minute (default 300)
 
-Exit status: 0 ok, 1 failed, 2 bad flags or configuration, 3 some customers could not be read.
+Customers whose licences Partner Center refuses (a GDAP role missing, the
+customer's Conditional Access, the token's kind) are named on stderr, one line
+each, with what to do: a migration needs their users and licences.
+
+Exit status: 0 ok, 1 failed, 2 bad flags or configuration, 3 some customers could not be read
+(or refused access to their licences).
 
 Flags:
 `
@@ -83,7 +89,8 @@ func runScan(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
 
-	scanner := &bot.Scanner{Source: pcclient.Adapter{Client: client}, Concurrency: *concurrency}
+	adapter := pcclient.Adapter{Client: client}
+	scanner := &bot.Scanner{Source: adapter, Probe: adapter, Concurrency: *concurrency}
 	if isTerminal(stderr) {
 		scanner.Progress = func(done, total int) {
 			if done == total || done%10 == 0 {
@@ -107,14 +114,35 @@ func runScan(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	for _, f := range report.Failures {
 		fmt.Fprintf(stderr, "kaizalabot scan: could not read customer %s (%s): %s\n", f.Customer.Label(), f.Customer.ID, explain(f.Err))
 	}
+	for _, a := range report.Access {
+		fmt.Fprintln(stderr, accessLine(a))
+	}
 	fmt.Fprintf(stderr, "%d expiring Kaizala Pro subscription(s) within %d days; %d customers scanned in %s",
 		len(expiring), *within, report.Customers, report.Finished.Sub(report.Started).Round(time.Millisecond))
 	if n := len(report.Failures); n > 0 {
-		fmt.Fprintf(stderr, "; %d could not be read\n", n)
-		return exitPartial
+		fmt.Fprintf(stderr, "; %d could not be read", n)
+	}
+	if n := len(report.Access); n > 0 {
+		fmt.Fprintf(stderr, "; %d refused access to their licences", n)
 	}
 	fmt.Fprintln(stderr)
+	if len(report.Failures) > 0 || len(report.Access) > 0 {
+		return exitPartial
+	}
 	return exitOK
+}
+
+// accessLine is one customer whose licences Partner Center refused, for
+// stderr: who, the code, and the fix (which names the role to grant).
+func accessLine(a bot.CustomerAccess) string {
+	c := a.Customer
+	name := cmp.Or(c.Name, c.Domain, c.ID)
+	ids := "customer " + c.ID
+	if c.Domain != "" && c.Domain != name {
+		ids = c.Domain + ", " + ids
+	}
+	return fmt.Sprintf("kaizalabot scan: cannot read the licences of %s (%s): Partner Center refused access (%s); fix: %s",
+		oneLine(name), oneLine(ids), oneLine(a.Problem.Code), oneLine(a.Problem.Fix(name)))
 }
 
 // scanRow is one line of scan output; its JSON keys are a public contract.

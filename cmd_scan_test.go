@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/kaizalabot/kaizalabot/pcsim"
 )
 
 // quirkyPC answers with the documented shapes and the quirks that break
@@ -25,11 +27,13 @@ type quirkyPC struct {
 	calls          int
 	noCorrelation  []string
 	subsRequested  map[string]int
+	skusRequested  map[string]int
 	continuationOK bool
+	gammaReadable  atomic.Bool // else Gamma's subscriptions answer 900309
 }
 
 func newQuirkyPC(t *testing.T) *quirkyPC {
-	q := &quirkyPC{subsRequested: map[string]int{}}
+	q := &quirkyPC{subsRequested: map[string]int{}, skusRequested: map[string]int{}}
 	day := func(n int) string { return time.Now().UTC().AddDate(0, 0, n).Format("2006-01-02") }
 	sub := func(id, offer, status string, renew bool, end string) string {
 		return fmt.Sprintf(`{"id":%q,"offerId":"X","offerName":%q,"friendlyName":"whatever","quantity":25,"status":%q,"autoRenewEnabled":%v,
@@ -98,7 +102,7 @@ func newQuirkyPC(t *testing.T) *quirkyPC {
 			q.subsRequested[id]++
 			q.mu.Unlock()
 			switch {
-			case id == "cccc":
+			case id == "cccc" && !q.gammaReadable.Load():
 				w.WriteHeader(403)
 				fmt.Fprint(w, `{"code":900309,"description":"Access has been blocked by Conditional Access policies.","data":[],"source":"PartnerFD"}`)
 			case id == "bbbb" && !q.throttledOnce.Swap(true):
@@ -108,6 +112,19 @@ func newQuirkyPC(t *testing.T) *quirkyPC {
 			default:
 				fmt.Fprintf(w, `{"totalCount":1,"items":[%s],"attributes":{"objectType":"Collection"}}`, subscriptions[id])
 			}
+		case len(parts) == 4 && parts[3] == "subscribedskus":
+			// Subscriptions stay readable when the GDAP relationship lacks
+			// a role: Beta's licences are refused, the others' are not.
+			id := strings.ToLower(parts[2])
+			q.mu.Lock()
+			q.skusRequested[id]++
+			q.mu.Unlock()
+			if id == "bbbb" {
+				w.WriteHeader(403)
+				fmt.Fprint(w, `{"code":900308,"description":"Insufficient privileges to complete the operation.","data":[],"source":"PartnerFD"}`)
+				return
+			}
+			fmt.Fprint(w, `{"totalCount":0,"items":[],"attributes":{"objectType":"Collection"}}`)
 		default:
 			w.WriteHeader(404)
 			fmt.Fprint(w, `{"code":"404","description":"not found"}`)
@@ -185,6 +202,41 @@ func TestScanJSONAgainstADocumentedQuirkyServer(t *testing.T) {
 			t.Errorf("output leaks %q", secret)
 		}
 	}
+	// Beta's licences were refused: one line naming it, the code and the
+	// role to grant.
+	var betaLines []string
+	for _, line := range strings.Split(errText, "\n") {
+		if strings.Contains(line, "Beta GmbH") {
+			betaLines = append(betaLines, line)
+		}
+	}
+	if len(betaLines) != 1 || !strings.Contains(betaLines[0], "900308") || !strings.Contains(betaLines[0], "grant the License Administrator GDAP role for Beta GmbH") {
+		t.Errorf("stderr should name Beta once with the role to grant, got %q:\n%s", betaLines, errText)
+	}
+	if strings.Contains(errText, "could not read customer alpha") || strings.Contains(errText, "could not read customer delta") {
+		t.Errorf("customers whose licences were read are reported:\n%s", errText)
+	}
+	// Only customers with an active Kaizala Pro subscription are probed, once.
+	if want := map[string]int{"aaaa": 1, "bbbb": 1, "dddd": 1}; fmt.Sprint(q.skusRequested) != fmt.Sprint(want) {
+		t.Errorf("licences read for %v, want %v", q.skusRequested, want)
+	}
+}
+
+func TestScanExitsPartialWhenOnlyAccessIsRefused(t *testing.T) {
+	q := newQuirkyPC(t)
+	q.gammaReadable.Store(true)
+	setPCEnv(t, q.URL, "quirky-secret")
+	var stdout, stderr bytes.Buffer
+	code := run(context.Background(), []string{"scan"}, &stdout, &stderr)
+	if code != exitPartial {
+		t.Errorf("exit = %d, want %d (Beta refused access to its licences); stderr:\n%s", code, exitPartial, stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "1 refused access to their licences") || strings.Contains(stderr.String(), "could not be read") {
+		t.Errorf("stderr's summary:\n%s", stderr.String())
+	}
+	if !strings.Contains(stdout.String(), "KAIZALA-B-3") {
+		t.Errorf("Beta's subscription is still listed on stdout:\n%s", stdout.String())
+	}
 }
 
 func TestScanTableAndCSV(t *testing.T) {
@@ -261,5 +313,41 @@ func TestHelpListsTheCommands(t *testing.T) {
 	var stdout, stderr bytes.Buffer
 	if code := run(context.Background(), []string{"frobnicate"}, &stdout, &stderr); code != exitConfig || !strings.Contains(stderr.String(), "unknown command") {
 		t.Errorf("unknown command: exit %d, stderr %q", code, stderr.String())
+	}
+}
+
+// Acceptance 5 of the new-commerce issue: `kaizalabot scan` against the
+// sandbox with --gdap-missing 2 names both customers and the role to grant
+// (and the Conditional Access one with its fix), and exits 3.
+func TestScanAgainstTheSandboxNamesTheCustomersRefusedAccess(t *testing.T) {
+	opts := pcsim.DefaultOptions()
+	opts.RateLimit, opts.GDAPMissing = 0, 2
+	sim := pcsim.New(opts)
+	srv := httptest.NewServer(sim)
+	t.Cleanup(srv.Close)
+	setPCEnv(t, srv.URL, opts.ClientSecret)
+	t.Setenv("PC_CLIENT_ID", opts.ClientID)
+	t.Setenv("PC_REFRESH_TOKEN", opts.RefreshToken)
+	var stdout, stderr bytes.Buffer
+	if code := run(context.Background(), []string{"scan"}, &stdout, &stderr); code != exitPartial {
+		t.Errorf("exit = %d, want %d; stderr:\n%s", code, exitPartial, stderr.String())
+	}
+	denied := sim.DeniedCustomers()
+	if len(denied) != 3 {
+		t.Fatalf("the sandbox denies %d customers, want 2 without a GDAP role and 1 behind Conditional Access", len(denied))
+	}
+	lines := strings.Split(stderr.String(), "\n")
+	for _, d := range denied {
+		want := map[string]string{"900308": "GDAP role", "900309": "Conditional Access"}[d.Code]
+		found := false
+		for _, l := range lines {
+			found = found || (strings.Contains(l, d.CompanyName) && strings.Contains(l, d.Code) && strings.Contains(l, want))
+		}
+		if !found {
+			t.Errorf("stderr does not name %s (%s) with %q:\n%s", d.CompanyName, d.Code, want, stderr.String())
+		}
+	}
+	if !strings.Contains(stderr.String(), "License Administrator") {
+		t.Errorf("stderr does not name the role to grant:\n%s", stderr.String())
 	}
 }

@@ -168,7 +168,7 @@ func startServer(parent context.Context, cfg config.Serve, log *logrus.Logger, l
 		Policy: bot.Policy{Approvers: cfg.Approvers, Group: cfg.ApproverGroup, Required: cfg.RequiredApprovals, Members: slackbot.GroupMembers(api)},
 	}
 	app = slackbot.New(&slackbot.App{
-		Engine: engine, Scanner: &bot.Scanner{Source: pc, Retired: catalog.Retired, Location: cfg.Location},
+		Engine: engine, Scanner: &bot.Scanner{Source: pc, Probe: pc, Retired: catalog.Retired, Location: cfg.Location},
 		Store: db, PC: pc, Catalog: catalog, Slack: api, Metrics: m, Log: log, Worker: worker,
 		Config: slackbot.Config{
 			AlertChannel: cfg.AlertChannel, DigestChannel: cfg.DigestChannel, AlertDays: cfg.AlertDays,

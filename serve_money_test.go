@@ -187,3 +187,66 @@ func (st *stack) health() string {
 	body, _ := io.ReadAll(resp.Body)
 	return string(body)
 }
+
+// Acceptance 3 of the new-commerce issue: against a Partner Center that
+// answers as documented where a sandbox may be kinder — the first checkout's
+// answer lost, the order pending for seconds without a subscription id, NCE
+// subscriptions without an etag, every subscription PATCH answered 202 with
+// an empty body, legacy orders refused — the migration buys exactly once,
+// and the thread says what it waits for and names the new subscription.
+func TestStoryAPurchaseAsPartnerCenterAnswersIt(t *testing.T) {
+	st := newStack(t, func(o *pcsim.Options) {
+		o.ProvisioningDelay = 4 * time.Second
+		o.AsyncPatchRate = 1
+		o.LegacyPurchases = false
+	})
+	st.sim.LoseNextAnswers(http.MethodPost, "/checkout", 1)
+	sub := st.expiring()
+	plan, migration := st.plan(sub)
+	for _, want := range []string{"1-year term (P1Y), billed annually", "for the whole term at list price", "Microsoft deletes it on"} {
+		if !strings.Contains(render(plan), want) {
+			t.Errorf("the plan does not say %q:\n%s", want, render(plan))
+		}
+	}
+	if _, err := st.slack.Click(st.ctx(), bossID, plan, "kaizala_approve"); err != nil {
+		t.Fatal(err)
+	}
+	waiting, err := st.slack.WaitThreadReply(st.ctx(), plan.Channel, plan.TS, func(m fakeslack.Message) bool {
+		return strings.Contains(m.Text, "waiting for Microsoft to provision order")
+	})
+	if err != nil {
+		t.Fatalf("the thread never said what the migration waits for: %v", err)
+	}
+	done := waitMigration(t, st, migration.ID)
+	if done.State != bot.StateDone {
+		t.Fatalf("migration %s at %s: %s", done.State, done.FailedStep, done.Error)
+	}
+	var checkouts, orders []pcsim.LedgerEntry
+	for _, e := range st.sim.Ledger() {
+		switch e.Kind {
+		case pcsim.LedgerCheckout:
+			checkouts = append(checkouts, e)
+		case pcsim.LedgerOrder:
+			orders = append(orders, e)
+		}
+	}
+	if len(checkouts) != 1 || len(orders) != 0 {
+		t.Fatalf("ledger: %d checkouts and %d legacy orders, want exactly 1 checkout: %+v", len(checkouts), len(orders), checkouts)
+	}
+	if !strings.Contains(waiting.Text, checkouts[0].OrderID) {
+		t.Errorf("the waiting message %q does not name order %s", waiting.Text, checkouts[0].OrderID)
+	}
+	if st.sim.Stats().Faults == 0 {
+		t.Error("the checkout's answer was never lost; the test proves less than it claims")
+	}
+	if _, err := st.slack.WaitThreadReply(st.ctx(), plan.Channel, plan.TS, func(m fakeslack.Message) bool {
+		return strings.Contains(m.Text, done.NewSubscriptionID)
+	}); err != nil {
+		t.Errorf("no thread reply names the new subscription %s: %v", done.NewSubscriptionID, err)
+	}
+	if _, err := st.slack.WaitThreadReply(st.ctx(), plan.Channel, plan.TS, func(m fakeslack.Message) bool {
+		return strings.Contains(m.Text, "Suspended subscription") && strings.Contains(m.Text, "billing stopped")
+	}); err != nil {
+		t.Errorf("the thread does not say the old subscription was suspended and its billing stopped: %v", err)
+	}
+}

@@ -91,6 +91,16 @@ func TestStoryAlertsFollowTheMigrationAndTheDigest(t *testing.T) {
 	if !strings.Contains(render(digest), "pproval") {
 		t.Errorf("the digest should list the approval waiting:\n%s", render(digest))
 	}
+	// Its scan health lists the customers Partner Center refused access to
+	// (the sandbox's --gdap-missing), each with what to fix.
+	for _, d := range st.sim.DeniedCustomers() {
+		if !strings.Contains(render(digest), d.CompanyName) {
+			t.Errorf("the digest's scan health does not list %s (%s):\n%s", d.CompanyName, d.Code, render(digest))
+		}
+	}
+	if !strings.Contains(render(digest), "GDAP role") {
+		t.Errorf("the digest does not say which GDAP role to grant:\n%s", render(digest))
+	}
 	st.command(bossID, "digest")
 	st.waitEphemeral(bossID, "A digest was posted")
 	if n := len(st.slack.Messages(digestChannel)); n != 1 {

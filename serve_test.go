@@ -278,6 +278,16 @@ func TestStoryPlanApproveMigrate(t *testing.T) {
 	}); err != nil {
 		t.Errorf("no thread reply names the new subscription %s: %v", done.NewSubscriptionID, err)
 	}
+	// Bought through a cart whose order completed later, as Partner Center
+	// sells today; the legacy subscription is suspended.
+	if _, err := st.slack.WaitThreadReply(st.ctx(), plan.Channel, plan.TS, func(m fakeslack.Message) bool {
+		return strings.Contains(m.Text, "waiting for Microsoft to provision order")
+	}); err != nil {
+		t.Errorf("the thread never said it waited for the order: %v", err)
+	}
+	if checkouts := st.sim.Stats().CartsCheckedOut; checkouts != 1 {
+		t.Errorf("carts checked out = %d, want 1", checkouts)
+	}
 	if _, err := st.slack.WaitUpdate(st.ctx(), plan.Channel, plan.TS, 1); err != nil {
 		t.Errorf("the plan message was never updated: %v", err)
 	}

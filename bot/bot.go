@@ -44,6 +44,20 @@ type Subscription struct {
 	// EndDate is the last day of the commitment (end dates are inclusive);
 	// zero when the subscription has no end.
 	EndDate time.Time
+	// NewCommerce: productType.id is "OnlineServicesNCE"
+	// (subscription-resources.md). Suspending such a subscription does not
+	// stop its billing; cancelling it is possible only inside its window.
+	NewCommerce  bool
+	TermDuration string // e.g. "P1Y"
+	// CancellableUntil is the end of a new-commerce subscription's
+	// cancellation window (cancellationAllowedUntilDate); zero when none.
+	CancellableUntil time.Time
+}
+
+// Cancellable reports whether a new-commerce subscription may still be
+// cancelled at now.
+func (s Subscription) Cancellable(now time.Time) bool {
+	return s.NewCommerce && now.Before(s.CancellableUntil)
 }
 
 // Active reports whether the subscription is active.

@@ -165,6 +165,10 @@ func (c *Catalog) validate() error {
 			errs = append(errs, fmt.Errorf("target %s is listed twice", t.SkuPartNumber))
 		case (t.ProductID == "") != (t.ProductSkuID == ""):
 			errs = append(errs, fmt.Errorf("target %s: productId and productSkuId go together", t.SkuPartNumber))
+		case t.MaxSeats < 0:
+			errs = append(errs, fmt.Errorf("target %s: maxSeats is %d; give the most seats a customer may hold, or leave it out (0: unknown)", t.SkuPartNumber, t.MaxSeats))
+		case t.Legacy && t.OfferID == "":
+			errs = append(errs, fmt.Errorf("target %s: legacy: true needs the legacy offerId to buy", t.SkuPartNumber))
 		}
 		parts[strings.ToUpper(t.SkuPartNumber)] = true
 	}
@@ -182,6 +186,39 @@ func (c *Catalog) validate() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// How a target is bought, as Target.HowToBuy answers.
+const (
+	// BuyByCart: a new-commerce cart of productId:productSkuId:<availability
+	// resolved at run time>, the only way to buy Microsoft 365 / Office 365
+	// today.
+	BuyByCart = "cart"
+	// BuyByLegacyOrder: a legacy order of offerId, for a catalog entry that
+	// says legacy: true (the 2020 world, or a sandbox run with
+	// --legacy-purchases).
+	BuyByLegacyOrder = "legacy order"
+)
+
+// NeedsIDs is what a person is shown for a target that cannot be bought
+// until a KAIZALA_CATALOG file names its ids.
+const NeedsIDs = "needs ids in KAIZALA_CATALOG"
+
+// HowToBuy says how the target can be bought today: BuyByLegacyOrder when
+// its catalog entry says legacy: true and names an offerId, else BuyByCart
+// when it names productId and productSkuId. An offerId alone is not enough:
+// legacy offers are "no longer purchasable … as new subscriptions" since
+// July 2023 ([PC] announcements/includes/june-2023/deprecate-migration-offers.md,
+// new-commerce.md §1). ok is false when there is no way; how is then "" and
+// views say NeedsIDs.
+func (t Target) HowToBuy() (how string, ok bool) {
+	switch {
+	case t.Legacy && t.OfferID != "":
+		return BuyByLegacyOrder, true
+	case t.NewCommerce():
+		return BuyByCart, true
+	}
+	return "", false
 }
 
 // RetiredFor returns the retired SKU sub belongs to.

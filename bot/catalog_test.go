@@ -1,13 +1,19 @@
 package bot
 
 import (
+	"encoding/json"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/kaizalabot/kaizalabot/pcsim"
 )
 
 func TestDefaultCatalogHasTheDocumentedReplacements(t *testing.T) {
@@ -74,7 +80,7 @@ retired:
     targets: [ENTERPRISEPREMIUM, ENTERPRISEPACK]
 targets:
   - {name: Office 365 E1, skuPartNumber: STANDARDPACK, skuId: 18181a46-0d4e-45cd-891e-60aabd171b4e, offerId: 91FD106F-4B2C-4938-95AC-F54F74E9A239, listPrice: 9.50, currency: EUR}
-  - {name: Microsoft 365 A1, skuPartNumber: M365EDU_A1, skuId: b17653a4-2443-4e8c-a550-18249dda78bb, offerId: 11111111-2222-3333-4444-555555555555}
+  - {name: Microsoft 365 A1, skuPartNumber: M365EDU_A1, skuId: b17653a4-2443-4e8c-a550-18249dda78bb, offerId: 11111111-2222-3333-4444-555555555555, legacy: true}
 `)
 	c, err := LoadCatalog(good)
 	if err != nil {
@@ -91,16 +97,20 @@ targets:
 	if e1, _ := c.FindTarget(kaizala, "STANDARDPACK"); e1.ListPrice != 9.50 || e1.Currency != "EUR" {
 		t.Errorf("the file's E1 should replace the default: %+v", e1)
 	}
-	if a1, _ := c.FindTarget(kaizala, "M365EDU_A1"); !a1.Purchasable() {
-		t.Errorf("the file made A1 purchasable: %+v", a1)
+	if a1, _ := c.FindTarget(kaizala, "M365EDU_A1"); !a1.Legacy {
+		t.Errorf("the file made A1 buyable by its legacy offer: %+v", a1)
+	} else if how, ok := a1.HowToBuy(); !ok || how != BuyByLegacyOrder {
+		t.Errorf("A1 with offerId and legacy: true: HowToBuy() = %q, %v; want %q", how, ok, BuyByLegacyOrder)
 	}
 
 	for name, body := range map[string]string{
-		"typo.yaml":      "targets:\n  - {name: X, skuPartNumbr: X, skuId: x}\n",
-		"noid.yaml":      "targets:\n  - {name: X, skuPartNumber: X}\n",
-		"dangling.yaml":  "retired:\n  - {name: Y, offerNameContains: [Y], targets: [NOPE]}\n",
-		"halfnce.yaml":   "targets:\n  - {name: X, skuPartNumber: X, skuId: x, productId: CFQ}\n",
-		"nomatcher.yaml": "retired:\n  - {name: Y, targets: [SPB]}\n",
+		"typo.yaml":       "targets:\n  - {name: X, skuPartNumbr: X, skuId: x}\n",
+		"noid.yaml":       "targets:\n  - {name: X, skuPartNumber: X}\n",
+		"dangling.yaml":   "retired:\n  - {name: Y, offerNameContains: [Y], targets: [NOPE]}\n",
+		"halfnce.yaml":    "targets:\n  - {name: X, skuPartNumber: X, skuId: x, productId: CFQ}\n",
+		"nomatcher.yaml":  "retired:\n  - {name: Y, targets: [SPB]}\n",
+		"negseats.yaml":   "targets:\n  - {name: X, skuPartNumber: X, skuId: x, productId: P, productSkuId: \"0001\", maxSeats: -1}\n",
+		"legacyonly.yaml": "targets:\n  - {name: X, skuPartNumber: X, skuId: x, productId: P, productSkuId: \"0001\", legacy: true}\n",
 	} {
 		if _, err := LoadCatalog(write(name, body)); err == nil {
 			t.Errorf("%s: want an error", name)
@@ -249,4 +259,229 @@ func TestDefaultCatalogKnowsOffice365E4(t *testing.T) {
 	if want := []string{"ENTERPRISEPREMIUM", "SPE_E5", "ENTERPRISEPACK", "SPE_E3"}; !slices.Equal(slices.Sorted(slices.Values(targets)), slices.Sorted(slices.Values(want))) {
 		t.Errorf("E4's targets %v, want %v", targets, want)
 	}
+}
+
+// The default catalog's purchase ids, each checked against its public source
+// in catalog.yaml's comments: a change here is a change of what is bought.
+var defaultPurchaseIDs = []struct {
+	part, productID, skuID string
+	maxSeats               int
+}{
+	{"O365_BUSINESS_ESSENTIALS", "CFQ7TTC0LH18", "0001", 300},
+	{"O365_BUSINESS_PREMIUM", "CFQ7TTC0LDPB", "0001", 300},
+	{"SPB", "CFQ7TTC0LCHC", "0002", 300},
+	{"SPE_F1", "CFQ7TTC0LH05", "0001", 0},
+	{"DESKLESSPACK", "CFQ7TTC0LGZW", "0001", 0},
+	{"STANDARDPACK", "CFQ7TTC0LF8Q", "0001", 0},
+	{"SPE_E3", "CFQ7TTC0LFLX", "0001", 0},
+	{"ENTERPRISEPACK", "CFQ7TTC0LF8R", "0001", 0},
+	{"SPE_E5", "CFQ7TTC0LFLZ", "0002", 0},
+	{"ENTERPRISEPREMIUM", "CFQ7TTC0LF8S", "0002", 0},
+}
+
+// Every commercial target is bought through a new-commerce cart (legacy
+// offers cannot be bought as new subscriptions since July 2023); the
+// education SKUs, whose ids are not public, cannot be bought until a catalog
+// file names them.
+func TestDefaultCatalogBuysCommercialTargetsByCart(t *testing.T) {
+	c := DefaultCatalog()
+	commercial := map[string]bool{}
+	for _, want := range defaultPurchaseIDs {
+		commercial[want.part] = true
+		t.Run(want.part, func(t *testing.T) {
+			tg, ok := targetByPart(c, want.part)
+			if !ok {
+				t.Fatal("not in the default catalog")
+			}
+			if tg.ProductID != want.productID || tg.ProductSkuID != want.skuID || tg.MaxSeats != want.maxSeats {
+				t.Errorf("productId %q, productSkuId %q, maxSeats %d; want %q, %q, %d",
+					tg.ProductID, tg.ProductSkuID, tg.MaxSeats, want.productID, want.skuID, want.maxSeats)
+			}
+			if tg.BillingCycle != "annual" || tg.TermDuration != "P1Y" {
+				t.Errorf("billingCycle %q, termDuration %q; want annual, P1Y", tg.BillingCycle, tg.TermDuration)
+			}
+			if tg.ListPrice <= 0 || tg.Currency != "USD" {
+				t.Errorf("listPrice %v %s; want a USD list price", tg.ListPrice, tg.Currency)
+			}
+			if how, ok := tg.HowToBuy(); !ok || how != BuyByCart || tg.Legacy {
+				t.Errorf("HowToBuy() = %q, %v (legacy %v); want %q", how, ok, tg.Legacy, BuyByCart)
+			}
+		})
+	}
+	for _, tg := range c.Targets {
+		if commercial[tg.SkuPartNumber] {
+			continue
+		}
+		if how, ok := tg.HowToBuy(); ok || tg.ProductID != "" || tg.OfferID != "" {
+			t.Errorf("%s has no public purchase ids, yet HowToBuy() = %q, %v (%+v)", tg.SkuPartNumber, how, ok, tg)
+		}
+	}
+}
+
+func targetByPart(c *Catalog, part string) (Target, bool) {
+	for _, t := range c.Targets {
+		if strings.EqualFold(t.SkuPartNumber, part) {
+			return t, true
+		}
+	}
+	return Target{}, false
+}
+
+func TestHowToBuy(t *testing.T) {
+	const offer, product, sku = "91FD106F-4B2C-4938-95AC-F54F74E9A239", "CFQ7TTC0LF8Q", "0001"
+	for _, tc := range []struct {
+		name   string
+		target Target
+		want   string // "" = cannot be bought
+	}{
+		{"new-commerce ids", Target{ProductID: product, ProductSkuID: sku}, BuyByCart},
+		{"new-commerce ids and an offerId", Target{OfferID: offer, ProductID: product, ProductSkuID: sku}, BuyByCart},
+		{"a legacy offerId alone", Target{OfferID: offer}, ""},
+		{"a legacy offerId marked legacy", Target{OfferID: offer, Legacy: true}, BuyByLegacyOrder},
+		{"marked legacy, with both", Target{OfferID: offer, ProductID: product, ProductSkuID: sku, Legacy: true}, BuyByLegacyOrder},
+		{"marked legacy without an offerId", Target{ProductID: product, ProductSkuID: sku, Legacy: true}, BuyByCart},
+		{"a productId without its sku", Target{ProductID: product, OfferID: offer}, ""},
+		{"no ids", Target{}, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			how, ok := tc.target.HowToBuy()
+			if how != tc.want || ok != (tc.want != "") {
+				t.Errorf("HowToBuy() = %q, %v; want %q, %v", how, ok, tc.want, tc.want != "")
+			}
+		})
+	}
+}
+
+func TestCatalogValidatesMaxSeatsAndLegacy(t *testing.T) {
+	for _, tc := range []struct {
+		name, entry, wantErr string // wantErr "" = valid
+	}{
+		{"a documented maximum", `maxSeats: 300`, ""},
+		{"unknown", `maxSeats: 0`, ""},
+		{"negative", `maxSeats: -1`, "maxSeats is -1"},
+		{"legacy with an offerId", `offerId: 91FD106F-4B2C-4938-95AC-F54F74E9A239, legacy: true`, ""},
+		{"legacy without an offerId", `legacy: true`, "legacy: true needs the legacy offerId"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := parseCatalog([]byte("targets:\n  - {name: X, skuPartNumber: X, skuId: x, productId: P, productSkuId: \"0001\", " + tc.entry + "}\n"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = c.validate()
+			switch {
+			case tc.wantErr == "" && err != nil:
+				t.Errorf("want it valid: %v", err)
+			case tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr) || !strings.Contains(err.Error(), "target X")):
+				t.Errorf("error %v; want one naming target X and containing %q", err, tc.wantErr)
+			}
+		})
+	}
+}
+
+// The sandbox sells what the default catalog buys: the same new-commerce
+// product and sku for each target (with the target's name), the documented
+// maximum seats where the catalog knows one, the same legacy offers tied to
+// the same Entra skuId, and no other product.
+func TestDefaultCatalogMatchesTheSandbox(t *testing.T) {
+	opts := pcsim.DefaultOptions()
+	opts.Customers, opts.RateLimit, opts.GDAPMissing = 1, 0, 0
+	srv := httptest.NewServer(pcsim.New(opts))
+	t.Cleanup(srv.Close)
+	token := sandboxToken(t, srv.URL, opts)
+	get := func(path string, into any) int {
+		t.Helper()
+		req, err := http.NewRequest(http.MethodGet, srv.URL+path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Authorization", "Bearer "+token)
+		req.Header.Set("Accept", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode == http.StatusOK {
+			if err := json.NewDecoder(resp.Body).Decode(into); err != nil {
+				t.Fatalf("GET %s: %v", path, err)
+			}
+		}
+		return resp.StatusCode
+	}
+
+	var products struct {
+		Items []struct {
+			ID string `json:"id"`
+		} `json:"items"`
+	}
+	if code := get("/v1/products?country=US&targetView=OnlineServices", &products); code != http.StatusOK {
+		t.Fatalf("listing the sandbox's products: HTTP %d", code)
+	}
+	var sold, bought []string
+	for _, p := range products.Items {
+		sold = append(sold, strings.ToUpper(p.ID))
+	}
+	for _, tg := range DefaultCatalog().Targets {
+		if tg.ProductID != "" {
+			bought = append(bought, strings.ToUpper(tg.ProductID))
+		}
+		t.Run(tg.SkuPartNumber, func(t *testing.T) {
+			if tg.ProductID != "" {
+				var sku struct {
+					ID              string `json:"id"`
+					ProductID       string `json:"productId"`
+					Title           string `json:"title"`
+					MaximumQuantity int    `json:"maximumQuantity"`
+				}
+				path := "/v1/products/" + url.PathEscape(tg.ProductID) + "/skus/" + url.PathEscape(tg.ProductSkuID) + "?country=US"
+				if code := get(path, &sku); code != http.StatusOK {
+					t.Fatalf("the sandbox has no %s:%s (HTTP %d)", tg.ProductID, tg.ProductSkuID, code)
+				}
+				if sku.Title != tg.Name {
+					t.Errorf("the sandbox sells %s:%s as %q, the catalog as %q", tg.ProductID, tg.ProductSkuID, sku.Title, tg.Name)
+				}
+				if tg.MaxSeats > 0 && sku.MaximumQuantity != tg.MaxSeats {
+					t.Errorf("the sandbox's maximumQuantity is %d, the catalog's maxSeats %d", sku.MaximumQuantity, tg.MaxSeats)
+				}
+			}
+			if tg.OfferID != "" {
+				var offer struct {
+					Product struct {
+						ID string `json:"id"`
+					} `json:"product"`
+				}
+				if code := get("/v1/offers/"+url.PathEscape(tg.OfferID)+"?country=US", &offer); code != http.StatusOK {
+					t.Fatalf("the sandbox has no legacy offer %s (HTTP %d)", tg.OfferID, code)
+				}
+				if !strings.EqualFold(offer.Product.ID, tg.SkuID) {
+					t.Errorf("the sandbox's offer %s is for sku %s, the catalog's target %s", tg.OfferID, offer.Product.ID, tg.SkuID)
+				}
+			}
+		})
+	}
+	slices.Sort(sold)
+	slices.Sort(bought)
+	if !slices.Equal(sold, bought) {
+		t.Errorf("the sandbox sells products %v, the catalog buys %v", sold, bought)
+	}
+}
+
+// sandboxToken gets an app-only token from the sandbox at base.
+func sandboxToken(t *testing.T, base string, opts pcsim.Options) string {
+	t.Helper()
+	resp, err := http.PostForm(base+"/sandbox-tenant/oauth2/token", url.Values{
+		"grant_type": {"client_credentials"}, "client_id": {opts.ClientID}, "client_secret": {opts.ClientSecret},
+		"resource": {"https://api.partnercenter.microsoft.com"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var tok struct {
+		AccessToken string `json:"access_token"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&tok); err != nil || resp.StatusCode != http.StatusOK || tok.AccessToken == "" {
+		t.Fatalf("sandbox token: HTTP %d, %v", resp.StatusCode, err)
+	}
+	return tok.AccessToken
 }

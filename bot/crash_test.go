@@ -90,12 +90,20 @@ func (l *lossyPC) lost(what string) bool {
 	return hit
 }
 
-func (l *lossyPC) Buy(ctx context.Context, customerID string, t bot.Target, seats int, tag, requestID string) (bot.Purchase, error) {
-	p, err := l.PartnerCenter.Buy(ctx, customerID, t, seats, tag, requestID)
-	if err == nil && l.lost("buy") {
-		return bot.Purchase{}, context.Canceled
+func (l *lossyPC) CreateCart(ctx context.Context, customerID string, t bot.Target, seats int, tag, requestID string) (bot.Cart, error) {
+	c, err := l.PartnerCenter.CreateCart(ctx, customerID, t, seats, tag, requestID)
+	if err == nil && l.lost("cart") {
+		return bot.Cart{}, context.Canceled
 	}
-	return p, err
+	return c, err
+}
+
+func (l *lossyPC) Checkout(ctx context.Context, customerID, cartID, requestID string) ([]bot.Order, bot.CallRef, error) {
+	o, ref, err := l.PartnerCenter.Checkout(ctx, customerID, cartID, requestID)
+	if err == nil && l.lost("buy") {
+		return nil, bot.CallRef{}, context.Canceled
+	}
+	return o, ref, err
 }
 
 func (l *lossyPC) SwapLicence(ctx context.Context, customerID, userID, assign, remove, requestID string) (bot.CallRef, error) {
@@ -115,7 +123,7 @@ func (l *lossyPC) Suspend(ctx context.Context, customerID, subscriptionID, reque
 }
 
 func TestACrashBetweenSendingAndSavingNeverWritesTwice(t *testing.T) {
-	for _, lose := range []string{"buy", "swap", "suspend"} {
+	for _, lose := range []string{"cart", "buy", "swap", "suspend"} {
 		t.Run(lose, func(t *testing.T) {
 			lossy := &lossyPC{lose: lose}
 			h := newHarness(t, harnessOptions{engine: func(e *bot.Engine) { lossy.PartnerCenter = e.PC; e.PC = lossy }})
@@ -136,7 +144,7 @@ func TestACrashBetweenSendingAndSavingNeverWritesTwice(t *testing.T) {
 					reconciled = true
 				}
 			}
-			if lose != "suspend" && !reconciled {
+			if lose != "suspend" && lose != "cart" && !reconciled {
 				t.Error("the history should say the lost write was found after the restart")
 			}
 			if lose == "swap" && strings.Count(strings.Join(actions(entries), ","), bot.ActionUserMoved) != len(m.Plan.Move) {

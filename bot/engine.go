@@ -38,6 +38,13 @@ type Engine struct {
 	// SeatPoll is the first wait between looks at the seats; it doubles up
 	// to 30s. Default 2s.
 	SeatPoll time.Duration
+	// ProvisionTimeout bounds the wait for Microsoft to provision a
+	// checked-out order (its subscription named); then the step fails for a
+	// person, nothing bought again. Default 30m.
+	ProvisionTimeout time.Duration
+	// ProvisionPoll is the first wait between looks at a pending order; it
+	// doubles up to 30s. Default 2s.
+	ProvisionPoll time.Duration
 	// WaitNotice is how long transient trouble (the database refusing
 	// writes, Partner Center down) lasts before the migration's thread is
 	// told. Default 10s.
@@ -68,7 +75,10 @@ type PlanRequest struct {
 	SubscriptionID string
 	Target         string
 	Seats          int
-	Requester      Actor
+	// OldFate is what to do with the old subscription; "" is the default
+	// for its commerce type (see oldFate).
+	OldFate   OldFate
+	Requester Actor
 }
 
 // ApproveResult says what an approval did.
@@ -146,7 +156,12 @@ func (e *Engine) Plan(ctx context.Context, req PlanRequest) (*Migration, string,
 		return nil, refusal, err
 	}
 	defer release()
-	plan, refusal, err := e.buildPlan(ctx, tracked, retired, target, req.Seats)
+	plan, refusal, err := e.buildPlan(ctx, tracked, retired, target, req.Seats, req.OldFate)
+	if words, ok := e.accessRefusal(ctx, tracked.Customer, err); err != nil && ok {
+		// Refused access to this customer: a person must fix it, and the
+		// refusal says how.
+		return nil, words, nil
+	}
 	if err != nil || refusal != "" {
 		return nil, refusal, err
 	}
@@ -502,7 +517,10 @@ func (e *Engine) replan(ctx context.Context, m *Migration, actor Actor) (*Migrat
 	if refusal != "" {
 		return m, refusal, nil
 	}
-	plan, refusal, err := e.buildPlan(ctx, tracked, retired, target, m.Plan.SeatsRequested)
+	plan, refusal, err := e.buildPlan(ctx, tracked, retired, target, m.Plan.SeatsRequested, m.Plan.OldFate)
+	if words, ok := e.accessRefusal(ctx, tracked.Customer, err); err != nil && ok {
+		return m, words, nil
+	}
 	if err != nil || refusal != "" {
 		return m, refusal, err
 	}

@@ -22,7 +22,7 @@ func TestAnApprovedMigrationBuysMovesAndSuspends(t *testing.T) {
 	if len(m.Plan.Move) == 0 || len(m.Plan.CannotMove) != 0 {
 		t.Fatalf("plan moves %d users and cannot move %d; want some and none", len(m.Plan.Move), len(m.Plan.CannotMove))
 	}
-	if m.Plan.Seats < m.Plan.SeatsNeeded()-m.Plan.FreeTargetSeats || m.Plan.Deprovision.Sub(m.Plan.CreatedAt) != bot.DeprovisionAfter {
+	if m.Plan.Seats < m.Plan.SeatsNeeded()-m.Plan.FreeTargetSeats || !m.Plan.Deprovision.Equal(bot.DeletionDate(m.Plan.CreatedAt, m.Plan.Subscription.EndDate)) || m.Plan.Deprovision.After(m.Plan.CreatedAt.Add(90*24*time.Hour)) {
 		t.Errorf("plan seats %d for %d users (%d free), deprovision %v", m.Plan.Seats, m.Plan.SeatsNeeded(), m.Plan.FreeTargetSeats, m.Plan.Deprovision)
 	}
 	if res := h.approve(m, boss); !res.Started || res.Approvals != 1 {
@@ -50,7 +50,9 @@ func TestAnApprovedMigrationBuysMovesAndSuspends(t *testing.T) {
 		t.Errorf("old subscription is %s", old.Status)
 	}
 
-	want := []bot.EventKind{bot.EventPlanned, bot.EventApproved, bot.EventStarted, bot.EventBought, bot.EventSeatsReady, bot.EventUserMoved, bot.EventSuspended, bot.EventDone}
+	// The checkout answers pending: the thread is told what the step waits
+	// for before the new subscription is named.
+	want := []bot.EventKind{bot.EventPlanned, bot.EventApproved, bot.EventStarted, bot.EventProvisioning, bot.EventBought, bot.EventSeatsReady, bot.EventUserMoved, bot.EventSuspended, bot.EventDone}
 	if got := h.events.kinds(m.ID); !slices.Equal(got, want) {
 		t.Errorf("events %v, want %v", got, want)
 	}
@@ -67,8 +69,14 @@ func TestAnApprovedMigrationBuysMovesAndSuspends(t *testing.T) {
 	if by[bot.ActionPlanned].Actor != sales || by[bot.ActionApproved].Actor != boss {
 		t.Errorf("planned by %+v, approved by %+v", by[bot.ActionPlanned].Actor, by[bot.ActionApproved].Actor)
 	}
+	// The checkout's call is on the order entry; the subscription it made
+	// is named once Microsoft provisioned it.
+	ordered := by[bot.ActionOrdered]
+	if ordered.MSRequestID == "" || ordered.MSCorrelationID == "" || ordered.Detail["cartId"] == "" {
+		t.Errorf("order entry %+v", ordered)
+	}
 	bought := by[bot.ActionBought]
-	if bought.Detail["newSubscriptionId"] != done.NewSubscriptionID || bought.MSRequestID == "" || bought.MSCorrelationID == "" {
+	if bought.Detail["newSubscriptionId"] != done.NewSubscriptionID || bought.MSRequestID != ordered.MSRequestID {
 		t.Errorf("bought entry %+v", bought)
 	}
 	if s := by[bot.ActionSuspended]; !strings.EqualFold(s.SubscriptionID, f.Subscription.ID) || s.MSRequestID == "" {
@@ -204,7 +212,7 @@ func TestPlanRefusals(t *testing.T) {
 		{"unknown target", bot.PlanRequest{SubscriptionID: f.Subscription.ID, Target: "STANDARDPAK"}, "Did you mean STANDARDPACK"},
 		{"too few seats", bot.PlanRequest{SubscriptionID: f.Subscription.ID, Target: "STANDARDPACK", Seats: 1}, "fewer than the"},
 		{"negative seats", bot.PlanRequest{SubscriptionID: f.Subscription.ID, Target: "STANDARDPACK", Seats: -3}, "not a number of seats"},
-		{"no way to buy it", bot.PlanRequest{SubscriptionID: f.Subscription.ID, Target: "M365EDU_A1"}, "does not say how to buy"},
+		{"no way to buy it", bot.PlanRequest{SubscriptionID: f.Subscription.ID, Target: "M365EDU_A1"}, bot.NeedsIDs},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.req.Requester = sales
@@ -290,16 +298,22 @@ func TestAChangedWorldNeedsANewApproval(t *testing.T) {
 	}
 }
 
-func TestSeatsThatNeverArriveFailClearlyAndRetryFinishes(t *testing.T) {
+// An order Microsoft does not provision in time fails the step clearly,
+// saying it is bought; Retry waits for the same order and buys nothing more.
+func TestAnOrderThatStaysPendingFailsClearlyAndRetryFinishes(t *testing.T) {
 	h := newHarness(t, harnessOptions{
 		sim:    func(o *pcsim.Options) { o.ProvisioningDelay = 1500 * time.Millisecond },
-		engine: func(e *bot.Engine) { e.SeatTimeout = 300 * time.Millisecond },
+		engine: func(e *bot.Engine) { e.ProvisionTimeout, e.ProvisionPoll = 300*time.Millisecond, 50*time.Millisecond },
 	})
 	m := h.plan(h.expiring(false), "STANDARDPACK", 0)
 	h.approve(m, boss)
 	failed := h.settle(m.ID)
-	if failed.State != bot.StateFailed || failed.FailedStep != bot.StepWaitSeats || !strings.Contains(failed.Error, "became usable within") {
+	if failed.State != bot.StateFailed || failed.FailedStep != bot.StepBuy || !strings.Contains(failed.Error, "has not provisioned it within") ||
+		!strings.Contains(failed.Error, "nothing will be bought again") {
 		t.Fatalf("state %s at %s: %s", failed.State, failed.FailedStep, failed.Error)
+	}
+	if failed.FailureKind != bot.FailureKindTimeout {
+		t.Errorf("failure kind %q, want timeout", failed.FailureKind)
 	}
 	time.Sleep(1500 * time.Millisecond)
 	if _, refusal, err := h.engine.Retry(context.Background(), m.ID, "", boss); refusal != "" || err != nil {

@@ -7,10 +7,13 @@ type EventKind string
 
 // Events the engine publishes.
 const (
-	EventPlanned       EventKind = "planned"
-	EventApproved      EventKind = "approved"       // an approval was added (maybe not enough yet)
-	EventRejected      EventKind = "rejected"       // Decision carries who and why
-	EventStarted       EventKind = "started"        // enough approvals; running (or resumed)
+	EventPlanned  EventKind = "planned"
+	EventApproved EventKind = "approved" // an approval was added (maybe not enough yet)
+	EventRejected EventKind = "rejected" // Decision carries who and why
+	EventStarted  EventKind = "started"  // enough approvals; running (or resumed)
+	// EventProvisioning: the purchase is made and the step waits for
+	// Microsoft to provision its order(s) (Message: their ids).
+	EventProvisioning  EventKind = "provisioning"
 	EventBought        EventKind = "bought"         // Migration.NewSubscriptionID for Plan.Seats seats
 	EventSeatsReady    EventKind = "seats_ready"    // the bought seats are usable
 	EventUserMoved     EventKind = "user_moved"     // Move, Done of Total

@@ -223,6 +223,8 @@ const (
 	ActionStepStarted  = "step.started"
 	ActionStepDone     = "step.done"
 	ActionStepFailed   = "step.failed"
+	ActionCartCreated  = "cart.created"
+	ActionOrdered      = "order.placed"
 	ActionBought       = "subscription.bought"
 	ActionUserMoved    = "user.moved"
 	ActionUserFailed   = "user.move_failed"

@@ -25,12 +25,22 @@ type refusingPC struct {
 	hidden  atomic.Int32
 }
 
-func (r *refusingPC) Buy(ctx context.Context, customerID string, t bot.Target, seats int, tag, requestID string) (bot.Purchase, error) {
-	p, err := r.PartnerCenter.Buy(ctx, customerID, t, seats, tag, requestID)
+var refusal = &pcclient.APIError{StatusCode: 400, Code: "2000", Description: "The request is invalid.", Method: "POST", Path: "/v1/customers/x/orders"}
+
+func (r *refusingPC) BuyLegacy(ctx context.Context, customerID string, t bot.Target, seats int, tag, requestID string) (bot.Order, bot.CallRef, error) {
+	o, ref, err := r.PartnerCenter.BuyLegacy(ctx, customerID, t, seats, tag, requestID)
 	if err == nil && r.refused.CompareAndSwap(false, true) {
-		return bot.Purchase{}, &pcclient.APIError{StatusCode: 400, Code: "2000", Description: "The request is invalid.", Method: "POST", Path: "/v1/customers/x/orders"}
+		return bot.Order{}, ref, refusal
 	}
-	return p, err
+	return o, ref, err
+}
+
+func (r *refusingPC) Checkout(ctx context.Context, customerID, cartID, requestID string) ([]bot.Order, bot.CallRef, error) {
+	o, ref, err := r.PartnerCenter.Checkout(ctx, customerID, cartID, requestID)
+	if err == nil && r.refused.CompareAndSwap(false, true) {
+		return nil, ref, refusal
+	}
+	return o, ref, err
 }
 
 func (r *refusingPC) FindPurchase(ctx context.Context, customerID, tag string) (*bot.Subscription, error) {
@@ -41,27 +51,64 @@ func (r *refusingPC) FindPurchase(ctx context.Context, customerID, tag string) (
 }
 
 // Acceptance 3 of "no second purchase": the purchase was applied, its answer
-// lost, the retry answered 400, the migration failed, Retry clicked: exactly
-// one purchase in the end.
+// lost, the retry answered 400. Through a cart, the engine sees the cart
+// checked out and checks out again (the same answer, per cart): it goes on
+// by itself. Through a legacy order, the migration fails and Retry is
+// clicked; a retry must look for the purchase first. Exactly one purchase
+// either way.
 func TestARefusedRetryAfterALostAnswerStillBuysOnce(t *testing.T) {
-	pc := &refusingPC{}
-	pc.hidden.Store(1) // the look right after the refusal finds nothing yet
-	h := newHarness(t, harnessOptions{engine: func(e *bot.Engine) { pc.PartnerCenter = e.PC; e.PC = pc }})
-	f := h.expiring(false)
-	m := h.plan(f, "STANDARDPACK", 0)
-	h.approve(m, boss)
-	failed := h.settle(m.ID)
-	if failed.State != bot.StateFailed || failed.FailedStep != bot.StepBuy {
-		t.Fatalf("after the refusal the migration is %s at %s (%s); want failed at buy", failed.State, failed.FailedStep, failed.Error)
+	for _, legacy := range []bool{false, true} {
+		t.Run(map[bool]string{false: "cart", true: "legacy order"}[legacy], func(t *testing.T) {
+			pc := &refusingPC{}
+			pc.hidden.Store(1) // the look right after the refusal finds nothing yet
+			h := newHarness(t, harnessOptions{
+				sim: func(o *pcsim.Options) { o.LegacyPurchases = legacy },
+				engine: func(e *bot.Engine) {
+					pc.PartnerCenter = e.PC
+					e.PC = pc
+					if legacy {
+						e.Catalog = legacyCatalog(t, "STANDARDPACK")
+					}
+				},
+			})
+			f := h.expiring(false)
+			m := h.plan(f, "STANDARDPACK", 0)
+			h.approve(m, boss)
+			settled := h.settle(m.ID)
+			if got := h.sim.Stats().OrdersCreated; got != 1 {
+				t.Fatalf("orders created = %d, want 1 (the refused one was applied)", got)
+			}
+			if !legacy {
+				if settled.State != bot.StateDone {
+					t.Fatalf("after a refused checkout of a checked-out cart the migration is %s (%s); want done", settled.State, settled.Error)
+				}
+				h.checkFinishedOnce(m, f)
+				return
+			}
+			if settled.State != bot.StateFailed || settled.FailedStep != bot.StepBuy {
+				t.Fatalf("after the refusal the migration is %s at %s (%s); want failed at buy", settled.State, settled.FailedStep, settled.Error)
+			}
+			if _, refusal, err := h.engine.Retry(context.Background(), m.ID, "", sales); refusal != "" || err != nil {
+				t.Fatalf("retry: %q %v", refusal, err)
+			}
+			h.checkFinishedOnce(m, f)
+		})
 	}
-	if got := h.sim.Stats().OrdersCreated; got != 1 {
-		t.Fatalf("orders created = %d before the retry, want 1 (the refused one was applied)", got)
+}
+
+// legacyCatalog is the default catalog with the named target bought the 2020
+// way, by its legacy offer (for a sandbox with LegacyPurchases).
+func legacyCatalog(t *testing.T, part string) *bot.Catalog {
+	t.Helper()
+	c := bot.DefaultCatalog()
+	for i := range c.Targets {
+		if c.Targets[i].SkuPartNumber == part {
+			c.Targets[i].Legacy = true
+			return c
+		}
 	}
-	// The requester may retry; a retry must look for the purchase first.
-	if _, refusal, err := h.engine.Retry(context.Background(), m.ID, "", sales); refusal != "" || err != nil {
-		t.Fatalf("retry: %q %v", refusal, err)
-	}
-	h.checkFinishedOnce(m, f)
+	t.Fatalf("no target %s", part)
+	return nil
 }
 
 // Acceptance 4: an approval binds to the plan it was given on. Approve

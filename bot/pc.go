@@ -3,6 +3,8 @@ package bot
 import (
 	"context"
 	"errors"
+	"strings"
+	"time"
 )
 
 // PartnerCenter is what the migration engine needs of Partner Center.
@@ -16,19 +18,45 @@ type PartnerCenter interface {
 	// UserSkuIDs returns the skuIds of the licences a user holds.
 	UserSkuIDs(ctx context.Context, customerID, userID string) ([]string, error)
 	LicensePools(ctx context.Context, customerID string) ([]LicensePool, error)
-	// Buy buys seats of target, with tag in the new subscription's friendly
-	// name, sending requestID as the MS-RequestId of its write.
-	Buy(ctx context.Context, customerID string, target Target, seats int, tag, requestID string) (Purchase, error)
+	// Buying. A target with new-commerce ids is bought through a cart:
+	// creating it spends nothing and its lines may carry errors; checking it
+	// out spends the money (idempotent per cart, checkout-a-cart.md) and
+	// answers orders that are usually still pending; an order names its
+	// subscription only once Microsoft has provisioned it.
+	//
+	// CreateCart creates a cart of seats of target, with tag in the line's
+	// friendly name (whether it reaches the subscription is UNCONFIRMED,
+	// new-commerce.md §2: the saved cart and order ids are the record).
+	CreateCart(ctx context.Context, customerID string, target Target, seats int, tag, requestID string) (Cart, error)
+	// GetCart reads a cart; one that expired or never existed is ErrGone.
+	GetCart(ctx context.Context, customerID, cartID string) (Cart, error)
+	// Checkout checks a cart out, sending requestID as its MS-RequestId.
+	Checkout(ctx context.Context, customerID, cartID, requestID string) ([]Order, CallRef, error)
+	// GetOrder reads an order; one that does not exist is ErrGone.
+	GetOrder(ctx context.Context, customerID, orderID string) (Order, error)
+	// BuyLegacy places a legacy order, for a target the catalog marks as
+	// bought the 2020 way (Partner Center refuses new legacy M365/O365
+	// subscriptions since July 2023).
+	BuyLegacy(ctx context.Context, customerID string, target Target, seats int, tag, requestID string) (Order, CallRef, error)
 	// FindPurchase returns the subscription whose friendly name carries tag,
-	// or nil: how a resumed purchase learns it already happened.
+	// or nil: how a resumed legacy purchase learns it already happened.
 	FindPurchase(ctx context.Context, customerID, tag string) (*Subscription, error)
 	// SwapLicence assigns assignSkuID (unless empty) and removes removeSkuID
 	// in one call, so the user is never without a licence in between.
 	SwapLicence(ctx context.Context, customerID, userID, assignSkuID, removeSkuID, requestID string) (CallRef, error)
 	// Suspend suspends a subscription; one already suspended is returned as is.
 	Suspend(ctx context.Context, customerID, subscriptionID, requestID string) (Subscription, CallRef, error)
+	// Cancel cancels a new-commerce subscription inside its cancellation
+	// window (PATCH status=deleted); one already deleted is returned as is.
+	Cancel(ctx context.Context, customerID, subscriptionID, requestID string) (Subscription, CallRef, error)
+	// StopAutoRenew turns auto-renew off (no write when it is off already).
+	StopAutoRenew(ctx context.Context, customerID, subscriptionID, requestID string) (Subscription, CallRef, error)
 	// Classify says what kind of failure err is.
 	Classify(err error) FailureClass
+	// Access says whether err is Partner Center refusing the partner access to
+	// a customer (a GDAP role, the customer's Conditional Access, the token,
+	// the relationship), and what a person can do about it.
+	Access(err error) (AccessProblem, bool)
 }
 
 // User is a user of a customer's tenant.
@@ -50,13 +78,66 @@ type LicensePool struct {
 	Suspended     int
 }
 
-// Purchase is what Buy bought.
+// Purchase is what a buy step bought.
 type Purchase struct {
 	SubscriptionID string
 	OrderID        string
 	Quantity       int
 	Call           CallRef
 }
+
+// Cart is a new-commerce cart.
+type Cart struct {
+	ID      string
+	Created time.Time
+	Expires time.Time
+	// CheckedOut: Partner Center says the cart was ordered.
+	CheckedOut bool
+	// LineErrors are Microsoft's words about lines it will not sell.
+	LineErrors []string
+}
+
+// Order is a purchase as Partner Center records it.
+type Order struct {
+	ID      string
+	Status  string // "pending", "completed", or what the service says
+	Created time.Time
+	Lines   []OrderLine
+}
+
+// OrderLine is one line of an order; SubscriptionID is empty until the
+// subscription is provisioned.
+type OrderLine struct {
+	OfferID        string
+	SubscriptionID string
+	Quantity       int
+}
+
+// Provisioned returns the subscription of the order's first line once every
+// line names its subscription.
+func (o Order) Provisioned() (string, bool) {
+	if len(o.Lines) == 0 {
+		return "", false
+	}
+	for _, l := range o.Lines {
+		if l.SubscriptionID == "" {
+			return "", false
+		}
+	}
+	return o.Lines[0].SubscriptionID, true
+}
+
+// Abandoned reports whether Partner Center says the order will never be
+// provisioned (a status other than pending or completed, such as
+// "cancelled").
+func (o Order) Abandoned() bool {
+	s := strings.ToLower(o.Status)
+	return s != "" && s != "pending" && s != "completed" && s != "inprogress" && s != "in_progress"
+}
+
+// ErrGone is wrapped by errors for a cart or order Partner Center does not
+// know (any more): carts expire 7 days after creation.
+var ErrGone = errors.New("no longer exists")
 
 // CallRef names the Partner Center call that made a change (for the audit).
 type CallRef struct {

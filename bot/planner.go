@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 )
 
 // noUsageLocation is why a user without a usage location cannot be moved.
@@ -17,7 +18,7 @@ const noUsageLocation = "no usage location: Partner Center cannot license a user
 
 // buildPlan reads the world and works out exactly what a migration of sub to
 // target will do. A refusal is a mistake to show the requester.
-func (e *Engine) buildPlan(ctx context.Context, tracked *TrackedSubscription, retired RetiredSKU, target Target, seatsRequested int) (plan Plan, refusal string, err error) {
+func (e *Engine) buildPlan(ctx context.Context, tracked *TrackedSubscription, retired RetiredSKU, target Target, seatsRequested int, fate OldFate) (plan Plan, refusal string, err error) {
 	c := tracked.Customer
 	sub, err := e.PC.GetSubscription(ctx, c.ID, tracked.Subscription.ID)
 	if err != nil {
@@ -47,18 +48,27 @@ func (e *Engine) buildPlan(ctx context.Context, tracked *TrackedSubscription, re
 	}
 
 	now := e.now()
+	fate, refusal = oldFate(sub, fate, now)
+	if refusal != "" {
+		return Plan{}, refusal, nil
+	}
 	plan = Plan{
 		CustomerID: c.ID, CustomerDomain: c.Domain, CustomerName: c.Name,
-		Subscription:   PlanSubscription{ID: sub.ID, OfferName: sub.OfferName, Quantity: sub.Quantity, Status: sub.Status, EndDate: sub.EndDate},
+		Subscription: PlanSubscription{ID: sub.ID, OfferName: sub.OfferName, Quantity: sub.Quantity, Status: sub.Status, EndDate: sub.EndDate,
+			NewCommerce: sub.NewCommerce, AutoRenew: sub.AutoRenew, CancellableUntil: sub.CancellableUntil},
 		Retired:        retired.Name,
 		RetiredSkuID:   strings.ToLower(retiredSku),
 		Target:         target,
 		SeatsRequested: seatsRequested,
-		Deprovision:    now.Add(DeprovisionAfter),
+		OldFate:        fate,
 		CreatedAt:      now,
 	}
+	if fate == FateSuspend && !sub.NewCommerce {
+		plan.Deprovision = DeletionDate(now, sub.EndDate)
+	}
+	held := 0
 	if pool, ok := findPool(pools, target.SkuID); ok {
-		plan.FreeTargetSeats = pool.Available
+		plan.FreeTargetSeats, held = pool.Available, pool.Total
 	}
 	for _, h := range holders {
 		if h.UsageLocation == "" {
@@ -74,10 +84,33 @@ func (e *Engine) buildPlan(ctx context.Context, tracked *TrackedSubscription, re
 	// Buy as many as the old subscription had (or as asked), never fewer
 	// than the users who need one, less the free seats already there.
 	plan.Seats = max(0, max(cmp.Or(seatsRequested, sub.Quantity), need)-plan.FreeTargetSeats)
-	if plan.Seats > 0 && !target.Purchasable() {
-		return Plan{}, fmt.Sprintf("The catalog does not say how to buy %s (no offerId, productId or productSkuId); add them in KAIZALA_CATALOG.", target.Name), nil
+	if _, ok := target.HowToBuy(); plan.Seats > 0 && !ok {
+		return Plan{}, fmt.Sprintf("%s %s: the catalog has no new-commerce productId and productSkuId for it (a legacy offerId is used only with legacy: true, since Microsoft no longer sells legacy M365/O365 subscriptions). Add them in KAIZALA_CATALOG.", target.Name, NeedsIDs), nil
+	}
+	if limit := target.MaxSeats; limit > 0 && plan.Seats+held > limit {
+		most := max(0, limit-held)
+		return Plan{}, fmt.Sprintf("%d seats of %s is more than Microsoft allows: at most %d seats per customer, and the customer already has %d. Ask for at most %d, or choose a plan without that limit.",
+			plan.Seats, target.Name, limit, held, most), nil
 	}
 	return plan, "", nil
+}
+
+// oldFate decides what step C does to sub: the asked-for fate if it is
+// possible, else a refusal saying why; "" is the default for its commerce
+// type (legacy: suspend, which stops billing; new commerce: leave it to end,
+// since suspending does not stop billing).
+func oldFate(sub Subscription, asked OldFate, now time.Time) (OldFate, string) {
+	switch {
+	case asked == "" && sub.NewCommerce:
+		return FateLeave, ""
+	case asked == "":
+		return FateSuspend, ""
+	case asked == FateCancel && !sub.NewCommerce:
+		return "", fmt.Sprintf("Subscription %s is a legacy subscription: it cannot be cancelled, only suspended (billing stops; the default) or left to end on its end date (old=leave).", sub.ID)
+	case asked == FateCancel && !sub.Cancellable(now):
+		return "", fmt.Sprintf("Subscription %s can no longer be cancelled: its cancellation window ended on %s. Leave it to end (the default) or suspend it (old=suspend; billing continues).", sub.ID, sub.CancellableUntil.UTC().Format("2006-01-02 15:04 MST"))
+	}
+	return asked, ""
 }
 
 // SeatsNeeded is how many users need a seat of the target.
@@ -107,18 +140,30 @@ func (p Plan) Hash() string {
 		slices.SortFunc(out, func(a, b user) int { return cmp.Compare(a.ID, b.ID) })
 		return out
 	}
+	// Fields added later are omitted when empty, so the hash of a plan
+	// saved before them is unchanged.
 	data, _ := json.Marshal(struct {
 		Customer, Subscription, Status, RetiredSku, TargetSku, Offer, Product string
 		Quantity, SeatsRequested, FreeTargetSeats, Seats                      int
 		Move, CannotMove                                                      []user
+		OldFate                                                               OldFate `json:",omitempty"`
+		Term                                                                  string  `json:",omitempty"`
+		Legacy                                                                bool    `json:",omitempty"`
 	}{
 		strings.ToLower(p.CustomerID), strings.ToLower(p.Subscription.ID), strings.ToLower(p.Subscription.Status),
 		strings.ToLower(p.RetiredSkuID), strings.ToLower(p.Target.SkuID), p.Target.OfferID, p.Target.ProductID + ":" + p.Target.ProductSkuID,
 		p.Subscription.Quantity, p.SeatsRequested, p.FreeTargetSeats, p.Seats,
-		ids(p.Move), ids(p.CannotMove),
+		ids(p.Move), ids(p.CannotMove), p.OldFate, termAndCycle(p.Target), p.Target.Legacy,
 	})
 	sum := sha256.Sum256(data)
 	return hex.EncodeToString(sum[:])
+}
+
+func termAndCycle(t Target) string {
+	if t.TermDuration == "" && t.BillingCycle == "" {
+		return ""
+	}
+	return t.Term() + "/" + t.Cycle()
 }
 
 // Changes explains in words how next differs from p.

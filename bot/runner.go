@@ -374,6 +374,11 @@ func (e *Engine) stop(ctx context.Context, m *Migration, step StepName, cause er
 	if errors.As(cause, &failed) {
 		failure = failed.kind
 	}
+	if failure == FailureKindAccess {
+		if words := accessWords(e.PC, Customer{ID: m.CustomerID, Name: m.CustomerName, Domain: m.CustomerDomain}, cause); words != "" {
+			msg = words + " (" + msg + ")"
+		}
+	}
 	if errors.As(cause, &stale) {
 		state, action, kind, failure = StateNeedsApproval, ActionStale, EventNeedsApproval, FailureKindNone
 		msg = "the world changed since the plan was approved: " + msg

@@ -28,6 +28,20 @@ type Scanner struct {
 	Location    *time.Location // for "today"; default UTC
 	// Progress, when set, is called after each customer.
 	Progress func(done, total int)
+	// Probe, when set, reads the licence pools of each customer with an
+	// active retired-SKU subscription, once: subscriptions stay readable when
+	// Partner Center refuses a customer's users and licences (a GDAP role
+	// missing, Conditional Access), which a migration needs. Refusals go to
+	// ScanReport.Access. One call more per such customer, none for the
+	// others: the scan's time is its calls at the client's rate limit.
+	Probe AccessProbe
+}
+
+// AccessProbe reads a customer's licences and tells Partner Center refusing
+// access from other failures; pcclient.Adapter is one.
+type AccessProbe interface {
+	LicensePools(ctx context.Context, customerID string) ([]LicensePool, error)
+	Access(err error) (AccessProblem, bool)
 }
 
 // Finding is a subscription of a retired SKU.
@@ -63,6 +77,10 @@ type ScanReport struct {
 	// Failures are the customers that could not be read; the rest of the
 	// scan is complete without them.
 	Failures []CustomerFailure
+	// Access are the customers whose subscriptions were read but whose
+	// licences Partner Center refused (Scanner.Probe), in customer order:
+	// no migration can be planned for them until a person fixes access.
+	Access []CustomerAccess
 }
 
 // Expiring returns the findings that are Expiring within days.
@@ -77,8 +95,9 @@ func (r *ScanReport) Expiring(days int) []Finding {
 }
 
 // Scan reads every customer's subscriptions concurrently. A customer that
-// cannot be read is recorded in Failures and does not stop the scan; only a
-// failure to list the customers, or ctx ending, fails the whole scan.
+// cannot be read is recorded in Failures, one whose licences Partner Center
+// refuses in Access; neither stops the scan. Only a failure to list the
+// customers, or ctx ending, fails the whole scan.
 func (s *Scanner) Scan(ctx context.Context) (*ScanReport, error) {
 	now := time.Now
 	if s.Now != nil {
@@ -98,6 +117,7 @@ func (s *Scanner) Scan(ctx context.Context) (*ScanReport, error) {
 	type result struct {
 		findings []Finding
 		err      error
+		access   *AccessProblem
 	}
 	results := make([]result, len(customers))
 	next := make(chan int)
@@ -111,6 +131,7 @@ func (s *Scanner) Scan(ctx context.Context) (*ScanReport, error) {
 					results[i].err = err
 				} else {
 					results[i].findings = s.classify(customers[i], subs, retired, now())
+					results[i].access, results[i].err = s.probe(ctx, customers[i], results[i].findings)
 				}
 				if s.Progress != nil {
 					s.Progress(int(done.Add(1)), len(customers))
@@ -136,6 +157,9 @@ feed:
 		if r.err != nil {
 			report.Failures = append(report.Failures, CustomerFailure{Customer: customers[i], Err: r.err})
 		}
+		if r.access != nil {
+			report.Access = append(report.Access, CustomerAccess{Customer: customers[i], Problem: *r.access})
+		}
 		report.Findings = append(report.Findings, r.findings...)
 	}
 	slices.SortStableFunc(report.Findings, func(a, b Finding) int {
@@ -147,6 +171,24 @@ feed:
 	})
 	report.Finished = now()
 	return report, nil
+}
+
+// probe reads c's licence pools when c has an active retired-SKU
+// subscription (one that may need a migration) and returns the access
+// problem Partner Center answered, or another failure to read them; nothing
+// without a Probe.
+func (s *Scanner) probe(ctx context.Context, c Customer, findings []Finding) (*AccessProblem, error) {
+	if s.Probe == nil || !slices.ContainsFunc(findings, func(f Finding) bool { return f.Subscription.Active() }) {
+		return nil, nil
+	}
+	_, err := s.Probe.LicensePools(ctx, c.ID)
+	if err == nil {
+		return nil, nil
+	}
+	if p, ok := s.Probe.Access(err); ok {
+		return &p, nil
+	}
+	return nil, fmt.Errorf("reading the licences: %w", err)
 }
 
 // sortDays puts subscriptions without an end date last.

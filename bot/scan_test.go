@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -200,5 +201,94 @@ func TestAlertThreshold(t *testing.T) {
 		if _, err := ParseAlertDays(bad); err == nil {
 			t.Errorf("ParseAlertDays(%q) should fail", bad)
 		}
+	}
+}
+
+// memoryProbe answers LicensePools with the error set for a customer, and
+// tells access problems by a "denied:" prefix.
+type memoryProbe struct {
+	fail  map[string]error
+	calls map[string]int
+	mu    sync.Mutex
+}
+
+func (p *memoryProbe) LicensePools(_ context.Context, id string) ([]LicensePool, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.calls == nil {
+		p.calls = map[string]int{}
+	}
+	p.calls[id]++
+	return nil, p.fail[id]
+}
+
+func (p *memoryProbe) Access(err error) (AccessProblem, bool) {
+	code, ok := strings.CutPrefix(err.Error(), "denied:")
+	return AccessProblem{Code: code, Kind: AccessGDAPRole, Role: RoleLicenseAdministrator}, ok
+}
+
+func TestScanProbesTheLicencesOfCustomersWithFindings(t *testing.T) {
+	kaizala := func(id, status string) Subscription {
+		return Subscription{ID: id, OfferName: "Kaizala Pro", Status: status, EndDate: endIn(30)}
+	}
+	src := &memorySource{
+		customers: []Customer{{ID: "a", Name: "Alpha"}, {ID: "b", Name: "Beta"}, {ID: "c", Name: "Gamma"}, {ID: "d", Name: "Delta"}, {ID: "e", Name: "Epsilon"}, {ID: "f", Name: "Phi"}},
+		subs: map[string][]Subscription{
+			"a": {kaizala("A1", "active")},
+			"b": {kaizala("B1", "active"), kaizala("B2", "active")},
+			"c": {{ID: "C1", OfferName: "Office 365 E3", Status: "active", EndDate: endIn(3)}},
+			"d": {kaizala("D1", "active")},
+			"e": {kaizala("E1", "suspended")},
+		},
+		fail: map[string]error{"f": errors.New("subscriptions: 500")},
+	}
+	probe := &memoryProbe{fail: map[string]error{
+		"a": errors.New("denied:900308"),
+		"d": errors.New("licences: 503 after 6 attempts"),
+		"e": errors.New("denied:900309"),
+	}}
+	r, err := (&Scanner{Source: src, Probe: probe, Now: func() time.Time { return now }}).Scan(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		customer string
+		calls    int
+		why      string
+	}{
+		{"a", 1, "one active Kaizala Pro subscription"},
+		{"b", 1, "two of them: still one call"},
+		{"c", 0, "no retired-SKU subscription"},
+		{"d", 1, "one active Kaizala Pro subscription"},
+		{"e", 0, "only a suspended one, which needs no migration"},
+		{"f", 0, "its subscriptions could not be read"},
+	} {
+		if got := probe.calls[tc.customer]; got != tc.calls {
+			t.Errorf("customer %s: %d licence reads, want %d (%s)", tc.customer, got, tc.calls, tc.why)
+		}
+	}
+	if len(r.Access) != 1 || r.Access[0].Customer.ID != "a" || r.Access[0].Problem.Code != "900308" {
+		t.Errorf("access = %+v, want Alpha's 900308 only", r.Access)
+	}
+	if got := r.Access[0].Summary(); got != (ScanAccess{CustomerID: "a", Customer: "Alpha", Code: "900308", Fix: "grant the License Administrator GDAP role for Alpha"}) {
+		t.Errorf("summary = %+v", got)
+	}
+	var failed []string
+	for _, f := range r.Failures {
+		failed = append(failed, f.Customer.ID+": "+f.Err.Error())
+	}
+	// Delta's other failure is an ordinary one, its findings still count.
+	if want := "d: reading the licences: licences: 503 after 6 attempts,f: subscriptions: 500"; strings.Join(failed, ",") != want {
+		t.Errorf("failures = %q, want %q", strings.Join(failed, ","), want)
+	}
+	if len(r.Findings) != 5 {
+		t.Errorf("%d findings, want 5: a refused probe keeps the customer's findings", len(r.Findings))
+	}
+
+	// Without a probe nothing is read beyond subscriptions.
+	probe.calls = nil
+	r, err = (&Scanner{Source: src, Now: func() time.Time { return now }}).Scan(context.Background())
+	if err != nil || len(r.Access) != 0 || len(r.Failures) != 1 {
+		t.Errorf("without a probe: access %+v, failures %+v, err %v", r.Access, r.Failures, err)
 	}
 }

@@ -2,10 +2,12 @@ package bot_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
 	"os/exec"
+	"syscall"
 	"testing"
 	"time"
 
@@ -39,7 +41,12 @@ func runEngineChild(pcURL, dbPath string) int {
 		fmt.Fprintln(os.Stderr, "child:", err)
 		return 1
 	}
-	e := &bot.Engine{PC: pcclient.Adapter{Client: client}, Store: db, Catalog: bot.DefaultCatalog(), SeatPoll: 100 * time.Millisecond, SeatTimeout: time.Minute}
+	var pc bot.PartnerCenter = pcclient.Adapter{Client: client}
+	if at := os.Getenv("KAIZALABOT_KILL_AT"); at != "" {
+		pc = &selfKillingPC{PartnerCenter: pc, at: at}
+	}
+	e := &bot.Engine{PC: pc, Store: db, Catalog: bot.DefaultCatalog(), SeatPoll: 100 * time.Millisecond, SeatTimeout: time.Minute,
+		ProvisionPoll: 100 * time.Millisecond}
 	if err := e.Start(ctx); err != nil {
 		fmt.Fprintln(os.Stderr, "child:", err)
 		return 1
@@ -59,14 +66,7 @@ func TestSIGKILLTwiceInTheMiddleOfAMigration(t *testing.T) {
 				o.Latency = 250 * time.Millisecond
 				o.FaultRate = fault
 			}, client: func(c *pcclient.Config) { c.MaxAttempts = 20 }})
-			f := h.expiring(false)
-			m := h.plan(f, "STANDARDPACK", 0)
-			// This process only plans and approves: it stops its engine
-			// first, so the child processes do all of the running.
-			h.cancel()
-			h.engine.Wait()
-			h.approve(m, boss)
-			h.engine.Wait()
+			f, m := h.approvedForChildren()
 
 			rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 7))
 			for kill := 1; kill <= 2; kill++ {
@@ -100,10 +100,118 @@ func TestSIGKILLTwiceInTheMiddleOfAMigration(t *testing.T) {
 	}
 }
 
-func (h *harness) startChild(t *testing.T) *exec.Cmd {
+// selfKillingPC makes the child process SIGKILL itself at one point of a
+// purchase, so the kill lands exactly in the window a test is about:
+//   - "checkout": the cart is created and saved, the checkout not sent;
+//   - "checked-out": the checkout was applied, its answer not yet saved;
+//   - "pending": the order ids are saved, the order not yet complete.
+type selfKillingPC struct {
+	bot.PartnerCenter
+	at string
+}
+
+func (k *selfKillingPC) kill(at string) {
+	if k.at == at {
+		_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
+		select {} // never returns: the signal is on its way
+	}
+}
+
+func (k *selfKillingPC) Checkout(ctx context.Context, customerID, cartID, requestID string) ([]bot.Order, bot.CallRef, error) {
+	k.kill("checkout")
+	o, ref, err := k.PartnerCenter.Checkout(ctx, customerID, cartID, requestID)
+	if err == nil {
+		k.kill("checked-out")
+	}
+	return o, ref, err
+}
+
+func (k *selfKillingPC) GetOrder(ctx context.Context, customerID, orderID string) (bot.Order, error) {
+	o, err := k.PartnerCenter.GetOrder(ctx, customerID, orderID)
+	if _, done := o.Provisioned(); err == nil && !done {
+		k.kill("pending")
+	}
+	return o, err
+}
+
+// Acceptance 4 of the new-commerce issue: a real process killed with
+// SIGKILL between creating the cart and checking it out, right after the
+// checkout was applied, and while the order is pending, finishes after a
+// restart with exactly one purchase, as the sandbox's ledger counts it.
+func TestSIGKILLDuringAPurchaseBuysOnce(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts real processes; skipped with -short")
+	}
+	for _, at := range []string{"checkout", "checked-out", "pending"} {
+		t.Run(at, func(t *testing.T) {
+			t.Parallel()
+			h := newHarness(t, harnessOptions{sim: func(o *pcsim.Options) { o.ProvisioningDelay = 2 * time.Second }})
+			f, m := h.approvedForChildren()
+
+			killed := h.startChild(t, "KAIZALABOT_KILL_AT="+at)
+			err := killed.Wait()
+			if ws, ok := killed.ProcessState.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() || ws.Signal() != syscall.SIGKILL {
+				t.Fatalf("the child was meant to die of SIGKILL at %q: %v", at, err)
+			}
+			checkouts := len(ledgerOf(t, h, pcsim.LedgerCheckout))
+			if want := map[string]int{"checkout": 0, "checked-out": 1, "pending": 1}[at]; checkouts != want {
+				t.Fatalf("checkouts in the ledger after the kill = %d, want %d", checkouts, want)
+			}
+			last := h.startChild(t)
+			if err := waitChild(last, 2*time.Minute); err != nil {
+				t.Fatal(err)
+			}
+			h.checkFinishedOnce(m, f)
+			if got := ledgerOf(t, h, pcsim.LedgerCheckout); len(got) != 1 {
+				t.Errorf("checkouts in the ledger = %d, want exactly 1: %+v", len(got), got)
+			}
+		})
+	}
+}
+
+// approvedForChildren plans and approves a migration in this process only:
+// it stops its engine first, so child processes do all of the running.
+func (h *harness) approvedForChildren() (bot.Finding, *bot.Migration) {
+	h.t.Helper()
+	f := h.expiring(false)
+	m := h.plan(f, "STANDARDPACK", 0)
+	h.cancel()
+	h.engine.Wait()
+	h.approve(m, boss)
+	h.engine.Wait()
+	return f, m
+}
+
+func waitChild(cmd *exec.Cmd, limit time.Duration) error {
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	select {
+	case err := <-exited:
+		if err != nil {
+			return fmt.Errorf("the last run failed: %w", err)
+		}
+		return nil
+	case <-time.After(limit):
+		_ = cmd.Process.Kill()
+		return errors.New("the last run did not finish")
+	}
+}
+
+func ledgerOf(t *testing.T, h *harness, kind pcsim.LedgerKind) []pcsim.LedgerEntry {
+	t.Helper()
+	var out []pcsim.LedgerEntry
+	for _, e := range h.sim.Ledger() {
+		if e.Kind == kind {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+func (h *harness) startChild(t *testing.T, env ...string) *exec.Cmd {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), "KAIZALABOT_ENGINE_CHILD=1", "KAIZALABOT_PC_URL="+h.url, "KAIZALABOT_DB="+h.dbPath)
+	cmd.Env = append(append(os.Environ(), "KAIZALABOT_ENGINE_CHILD=1", "KAIZALABOT_PC_URL="+h.url, "KAIZALABOT_DB="+h.dbPath), env...)
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

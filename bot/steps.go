@@ -149,80 +149,6 @@ func (e *Engine) checkWorld(ctx context.Context, m *Migration, freeSeats bool) e
 	return nil
 }
 
-// buy is step A: buy the target's seats, exactly once.
-func (e *Engine) buy(ctx context.Context, m *Migration) error {
-	st, err := e.loadStep(ctx, m.ID, StepBuy)
-	if err != nil || st.State == StepDone || st.State == StepSkipped {
-		return err
-	}
-	p := m.Plan
-	if p.Seats == 0 {
-		return e.finishStep(ctx, m, &st, StepSkipped, map[string]string{"reason": fmt.Sprintf("the customer already has %d free %s seats", p.FreeTargetSeats, p.Target.Name)})
-	}
-	tag := purchaseTag(m.ID)
-	// Once any attempt may have reached Partner Center, whatever it was told
-	// afterwards (an answer cut, then a 400 to the client's retry), the
-	// purchase may exist: look for it before anything is sent again.
-	sent := st.Attempts > 0 || st.MSRequestID != ""
-	if sent {
-		if found, err := e.lookForPurchase(ctx, m, &st, tag); err != nil || found {
-			return err
-		}
-	}
-	if err := e.checkWorld(ctx, m, !sent); err != nil {
-		return err
-	}
-	if err := e.beginWrite(ctx, m, &st, true); err != nil {
-		return err
-	}
-	purchase, err := e.PC.Buy(ctx, m.CustomerID, p.Target, p.Seats, tag, st.MSRequestID)
-	if err != nil {
-		// A refusal may follow an attempt that was applied (inside the
-		// client's retries), and "your order is in progress" may mean it is
-		// there: look before calling it failed.
-		if found, ferr := e.lookForPurchase(ctx, m, &st, tag); ferr == nil && found {
-			return nil
-		}
-		return e.failStep(ctx, &st, fmt.Sprintf("buying %d %s seats", p.Seats, p.Target.Name), err)
-	}
-	return e.bought(ctx, m, &st, purchase, false)
-}
-
-// lookForPurchase finds the purchase an earlier attempt made (by the tag in
-// its friendly name) and finishes the step with it; false when there is none.
-func (e *Engine) lookForPurchase(ctx context.Context, m *Migration, st *Step, tag string) (bool, error) {
-	found, err := e.PC.FindPurchase(ctx, m.CustomerID, tag)
-	if err != nil {
-		return false, e.failStep(ctx, st, "looking for an earlier purchase", err)
-	}
-	if found == nil {
-		return false, nil
-	}
-	return true, e.bought(ctx, m, st, Purchase{SubscriptionID: found.ID, Quantity: found.Quantity, Call: CallRef{RequestID: st.MSRequestID}}, true)
-}
-
-func (e *Engine) bought(ctx context.Context, m *Migration, st *Step, p Purchase, reconciled bool) error {
-	m2, err := e.update(ctx, m.ID, func(m *Migration) (bool, error) {
-		m.NewSubscriptionID = p.SubscriptionID
-		return true, nil
-	})
-	if err != nil {
-		return err
-	}
-	*m = *m2
-	detail := map[string]any{"newSubscriptionId": p.SubscriptionID, "orderId": p.OrderID, "seats": m.Plan.Seats, "target": m.Plan.Target.SkuPartNumber}
-	if reconciled {
-		detail["reconciled"] = "found the earlier purchase after a restart, a lost answer or a conflict"
-	}
-	entry := e.audit(m, System, ActionBought, detail)
-	entry.MSRequestID, entry.MSCorrelationID = cmp.Or(p.Call.RequestID, st.MSRequestID), p.Call.CorrelationID
-	if err := e.finishStep(ctx, m, st, StepDone, map[string]string{"subscriptionId": p.SubscriptionID, "orderId": p.OrderID}, entry); err != nil {
-		return err
-	}
-	e.publish(Event{Kind: EventBought, Migration: *m, Total: m.Plan.Seats})
-	return nil
-}
-
 // waitSeats waits, with back-off, until the customer has enough free seats
 // of the target for the users still to move.
 func (e *Engine) waitSeats(ctx context.Context, m *Migration) error {
@@ -596,21 +522,45 @@ func (e *Engine) verify(ctx context.Context, m *Migration) error {
 	return e.recordFailure(ctx, &st, errors.New(msg+". Fix them and retry, or an approver can override to suspend anyway"), FailureKindUsers)
 }
 
-// suspend is step C: suspend the old subscription, exactly once.
+// fateAction is how step C carries out one OldFate.
+type fateAction struct {
+	what string                  // "suspending subscription …"
+	done func(Subscription) bool // Partner Center shows it done
+	call func(PartnerCenter, context.Context, string, string, string) (Subscription, CallRef, error)
+}
+
+// fateActions is step C for each fate, written once.
+var fateActions = map[OldFate]fateAction{
+	FateSuspend: {"suspending", func(s Subscription) bool { return strings.EqualFold(s.Status, "suspended") }, PartnerCenter.Suspend},
+	FateCancel:  {"cancelling", func(s Subscription) bool { return strings.EqualFold(s.Status, "deleted") }, PartnerCenter.Cancel},
+	FateLeave:   {"turning auto-renew off for", func(s Subscription) bool { return !s.AutoRenew }, PartnerCenter.StopAutoRenew},
+}
+
+// fate is what step C does to m's old subscription; plans saved before
+// there was a choice suspend.
+func fate(m *Migration) OldFate { return cmp.Or(m.Plan.OldFate, FateSuspend) }
+
+// suspend is step C: do to the old subscription what the plan says
+// (suspend, cancel, or leave it to end), exactly once.
 func (e *Engine) suspend(ctx context.Context, m *Migration) error {
 	st, err := e.loadStep(ctx, m.ID, StepSuspend)
 	if err != nil || st.State == StepDone {
 		return err
 	}
+	act, ok := fateActions[fate(m)]
+	if !ok {
+		return e.recordFailure(ctx, &st, fmt.Errorf("the plan asks to %q the old subscription, which kaizalabot does not know how to do; make a new plan", m.Plan.OldFate), FailureKindPartnerCenter)
+	}
+	what := act.what + " subscription " + m.SubscriptionID
 	sent := st.Attempts > 0 || st.MSRequestID != ""
 	if sent {
-		// An earlier attempt may have suspended it, whatever it was told.
+		// An earlier attempt may have done it, whatever it was told.
 		sub, err := e.PC.GetSubscription(ctx, m.CustomerID, m.SubscriptionID)
 		if err != nil {
 			return e.failStep(ctx, &st, "re-reading subscription "+m.SubscriptionID, err)
 		}
-		if strings.EqualFold(sub.Status, "suspended") {
-			return e.suspended(ctx, m, &st, sub, CallRef{RequestID: st.MSRequestID}, "found suspended by an earlier attempt")
+		if act.done(sub) {
+			return e.suspended(ctx, m, &st, sub, CallRef{RequestID: st.MSRequestID}, "found done by an earlier attempt")
 		}
 	} else if err := e.checkWorld(ctx, m, false); err != nil {
 		// Not sent yet, so a suspended subscription now is someone else's
@@ -620,24 +570,42 @@ func (e *Engine) suspend(ctx context.Context, m *Migration) error {
 	if err := e.beginWrite(ctx, m, &st, true); err != nil {
 		return err
 	}
-	sub, call, err := e.PC.Suspend(ctx, m.CustomerID, m.SubscriptionID, st.MSRequestID)
+	sub, call, err := act.call(e.PC, ctx, m.CustomerID, m.SubscriptionID, st.MSRequestID)
 	if err != nil {
-		return e.failStep(ctx, &st, "suspending subscription "+m.SubscriptionID, err)
+		return e.failStep(ctx, &st, what, err)
 	}
 	return e.suspended(ctx, m, &st, sub, call, "")
 }
 
+// OldOutcome says what step C did to the old subscription and what that
+// means for its billing, for the audit and the thread.
+func OldOutcome(p Plan, at time.Time) (ends time.Time, billing string) {
+	s := p.Subscription
+	switch f := cmp.Or(p.OldFate, FateSuspend); {
+	case f == FateSuspend && !s.NewCommerce:
+		return DeletionDate(at, s.EndDate), "billing stopped (prorated credit); deleted at the end of its term or 90 days after suspension, whichever comes first"
+	case f == FateSuspend:
+		return s.EndDate, "suspended, but new-commerce billing continues to the end of the term"
+	case f == FateCancel:
+		return at, "cancelled inside its cancellation window: refunded for the seats Partner Center shows as refundable"
+	}
+	return s.EndDate, "auto-renew off: it ends on its end date and is billed until then"
+}
+
 func (e *Engine) suspended(ctx context.Context, m *Migration, st *Step, sub Subscription, call CallRef, reconciled string) error {
-	deprovision := e.now().Add(DeprovisionAfter)
-	detail := map[string]any{"status": sub.Status, "deprovisionOn": deprovision.Format("2006-01-02")}
+	ends, billing := OldOutcome(m.Plan, e.now())
+	detail := map[string]any{"status": sub.Status, "fate": string(fate(m)), "endsOn": ends.Format("2006-01-02"), "billing": billing}
+	if fate(m) == FateSuspend && !m.Plan.Subscription.NewCommerce {
+		detail["deprovisionOn"] = ends.Format("2006-01-02")
+	}
 	if reconciled != "" {
 		detail["reconciled"] = reconciled
 	}
 	entry := e.audit(m, System, ActionSuspended, detail)
 	entry.MSRequestID, entry.MSCorrelationID = cmp.Or(call.RequestID, st.MSRequestID), call.CorrelationID
-	if err := e.finishStep(ctx, m, st, StepDone, map[string]string{"deprovisionOn": deprovision.Format("2006-01-02")}, entry); err != nil {
+	if err := e.finishStep(ctx, m, st, StepDone, map[string]string{"fate": string(fate(m)), "endsOn": ends.Format("2006-01-02")}, entry); err != nil {
 		return err
 	}
-	e.publish(Event{Kind: EventSuspended, Migration: *m, Deprovision: deprovision})
+	e.publish(Event{Kind: EventSuspended, Migration: *m, Deprovision: ends, Message: billing})
 	return nil
 }

@@ -108,4 +108,7 @@ type ScanSummary struct {
 	Findings  int
 	// Failures name the customers that could not be read, with why.
 	Failures []string
+	// Access are the customers whose licences Partner Center refused, each
+	// with what a person must do about it.
+	Access []ScanAccess
 }

@@ -9,8 +9,6 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/google/uuid"
-
 	"github.com/kaizalabot/kaizalabot/bot"
 )
 
@@ -110,36 +108,17 @@ func (a Adapter) LicensePools(ctx context.Context, customerID string) ([]bot.Lic
 	return out, nil
 }
 
-// Buy buys seats of target: through a new-commerce cart when the catalog
-// knows its product and SKU (legacy offers are being retired, reference §7
-// gotcha 13), else by a legacy order.
-func (a Adapter) Buy(ctx context.Context, customerID string, target bot.Target, seats int, tag, requestID string) (bot.Purchase, error) {
-	friendly := fmt.Sprintf("%s (%s)", target.Name, tag)
-	rec := &writeRecorder{}
-	ctx = WithCallObserver(ctx, rec.observe)
-	if target.ProductID != "" && target.ProductSkuID != "" {
-		return a.buyNewCommerce(ctx, customerID, target, seats, friendly, requestID, rec)
+// CreateCart creates a new-commerce cart of seats of target, resolving the
+// availability just before (availability ids change over time). A line
+// Partner Center will not sell comes back in Cart.LineErrors, not as an
+// error: "errors are applied after cart is created" (cart-resources.md).
+func (a Adapter) CreateCart(ctx context.Context, customerID string, target bot.Target, seats int, tag, requestID string) (bot.Cart, error) {
+	if target.ProductID == "" || target.ProductSkuID == "" {
+		return bot.Cart{}, fmt.Errorf("target %s has no new-commerce productId/productSkuId: add them in KAIZALA_CATALOG", target.SkuPartNumber)
 	}
-	if target.OfferID == "" {
-		return bot.Purchase{}, fmt.Errorf("target %s has neither a legacy offerId nor a productId/productSkuId", target.SkuPartNumber)
-	}
-	order, err := a.Client.CreateOrder(WithRequestID(ctx, requestID), customerID, Order{LineItems: []OrderLineItem{{
-		LineItemNumber: 0, OfferID: target.OfferID, Quantity: seats, FriendlyName: friendly, TermDuration: target.TermDuration,
-	}}})
-	if err != nil {
-		return bot.Purchase{}, err
-	}
-	if len(order.LineItems) == 0 || order.LineItems[0].SubscriptionID == "" {
-		return bot.Purchase{}, fmt.Errorf("order %s came back without a subscription", order.ID)
-	}
-	return bot.Purchase{SubscriptionID: order.LineItems[0].SubscriptionID, OrderID: order.ID, Quantity: order.LineItems[0].Quantity, Call: rec.last()}, nil
-}
-
-func (a Adapter) buyNewCommerce(ctx context.Context, customerID string, target bot.Target, seats int, friendly, requestID string, rec *writeRecorder) (bot.Purchase, error) {
-	// Availability ids change over time: resolve one just before buying.
 	avails, err := a.Client.ListAvailabilities(ctx, customerID, target.ProductID, target.ProductSkuID)
 	if err != nil {
-		return bot.Purchase{}, fmt.Errorf("finding where %s can be bought: %w", target.Name, err)
+		return bot.Cart{}, fmt.Errorf("finding where %s can be bought: %w", target.Name, err)
 	}
 	term := cmp.Or(target.TermDuration, "P1Y")
 	var catalogItem string
@@ -154,34 +133,113 @@ func (a Adapter) buyNewCommerce(ctx context.Context, customerID string, target b
 		}
 	}
 	if catalogItem == "" {
-		return bot.Purchase{}, fmt.Errorf("%s is not purchasable for this customer with a %s term", target.Name, term)
+		return bot.Cart{}, &APIError{StatusCode: http.StatusBadRequest, Code: "notPurchasable", Method: http.MethodGet, Path: "availabilities",
+			Description: fmt.Sprintf("%s is not purchasable for this customer with a %s term", target.Name, term)}
 	}
 	cart, err := a.Client.CreateCart(WithRequestID(ctx, requestID), customerID, Cart{LineItems: []CartLineItem{{
-		ID: 0, CatalogItemID: catalogItem, Quantity: seats, FriendlyName: friendly,
+		ID: 0, CatalogItemID: catalogItem, Quantity: seats, FriendlyName: fmt.Sprintf("%s (%s)", target.Name, tag),
 		BillingCycle: cmp.Or(target.BillingCycle, "annual"), TermDuration: term,
 	}}})
 	if err != nil {
-		return bot.Purchase{}, err
+		return bot.Cart{}, err
 	}
-	// The checkout is a second write; it gets its own MS-RequestId derived
-	// from the first, so a resumed purchase repeats both exactly.
-	checkoutID := uuid.NewSHA1(uuid.NameSpaceOID, []byte(requestID+"/checkout")).String()
-	result, err := a.Client.CheckoutCart(WithRequestID(ctx, checkoutID), customerID, cart.ID)
+	return toBotCart(*cart), nil
+}
+
+// GetCart reads a cart.
+func (a Adapter) GetCart(ctx context.Context, customerID, cartID string) (bot.Cart, error) {
+	cart, err := a.Client.GetCart(ctx, customerID, cartID)
 	if err != nil {
-		return bot.Purchase{}, err
+		return bot.Cart{}, gone(err)
 	}
-	if len(result.OrderErrors) > 0 {
+	return toBotCart(*cart), nil
+}
+
+// Checkout checks a cart out. Its orders are usually still pending: their
+// lines name no subscription until Microsoft has provisioned it
+// (checkout-a-cart.md).
+func (a Adapter) Checkout(ctx context.Context, customerID, cartID, requestID string) ([]bot.Order, bot.CallRef, error) {
+	rec := &writeRecorder{}
+	result, err := a.Client.CheckoutCart(WithCallObserver(WithRequestID(ctx, requestID), rec.observe), customerID, cartID)
+	if err != nil {
+		return nil, rec.last(), gone(err)
+	}
+	if len(result.OrderErrors) > 0 && len(result.Orders) == 0 {
 		oe := result.OrderErrors[0]
-		return bot.Purchase{}, &APIError{StatusCode: http.StatusBadRequest, Code: oe.Code, Description: "checkout failed: " + oe.Description, Method: http.MethodPost, Path: "checkout"}
+		return nil, rec.last(), &APIError{StatusCode: http.StatusBadRequest, Code: oe.Code, Description: "checkout failed: " + oe.Description, Method: http.MethodPost, Path: "checkout"}
 	}
-	for _, o := range result.Orders {
-		for _, li := range o.LineItems {
-			if li.SubscriptionID != "" {
-				return bot.Purchase{SubscriptionID: li.SubscriptionID, OrderID: o.ID, Quantity: li.Quantity, Call: rec.last()}, nil
-			}
+	orders := make([]bot.Order, len(result.Orders))
+	for i, o := range result.Orders {
+		orders[i] = toBotOrder(o)
+	}
+	if len(orders) == 0 {
+		// Money may or may not have moved: the caller keeps the cart and
+		// reads it again rather than concluding anything.
+		return nil, rec.last(), fmt.Errorf("checkout of cart %s answered no order", cartID)
+	}
+	return orders, rec.last(), nil
+}
+
+// GetOrder reads an order.
+func (a Adapter) GetOrder(ctx context.Context, customerID, orderID string) (bot.Order, error) {
+	o, err := a.Client.GetOrder(ctx, customerID, orderID)
+	if err != nil {
+		return bot.Order{}, gone(err)
+	}
+	return toBotOrder(*o), nil
+}
+
+// BuyLegacy places a legacy order. Partner Center refuses new legacy
+// M365/O365 subscriptions since July 2023 (new-commerce.md §1); the catalog
+// uses this only for a target it marks as legacy.
+func (a Adapter) BuyLegacy(ctx context.Context, customerID string, target bot.Target, seats int, tag, requestID string) (bot.Order, bot.CallRef, error) {
+	if target.OfferID == "" {
+		return bot.Order{}, bot.CallRef{}, fmt.Errorf("target %s has no legacy offerId", target.SkuPartNumber)
+	}
+	rec := &writeRecorder{}
+	order, err := a.Client.CreateOrder(WithCallObserver(WithRequestID(ctx, requestID), rec.observe), customerID, Order{LineItems: []OrderLineItem{{
+		LineItemNumber: 0, OfferID: target.OfferID, Quantity: seats, FriendlyName: fmt.Sprintf("%s (%s)", target.Name, tag), TermDuration: target.TermDuration,
+	}}})
+	if err != nil {
+		return bot.Order{}, rec.last(), err
+	}
+	return toBotOrder(*order), rec.last(), nil
+}
+
+// gone marks a 404 as bot.ErrGone.
+func gone(err error) error {
+	var api *APIError
+	if errors.As(err, &api) && api.StatusCode == http.StatusNotFound {
+		return fmt.Errorf("%w: %w", bot.ErrGone, err)
+	}
+	return err
+}
+
+func toBotCart(c Cart) bot.Cart {
+	b := bot.Cart{ID: c.ID, CheckedOut: strings.EqualFold(c.Status, "ordered")}
+	if c.CreationTimestamp != nil {
+		b.Created = c.CreationTimestamp.Time
+	}
+	if c.ExpirationTimestamp != nil {
+		b.Expires = c.ExpirationTimestamp.Time
+	}
+	for _, l := range c.LineItems {
+		if l.Error != nil {
+			b.LineErrors = append(b.LineErrors, strings.TrimSpace(fmt.Sprintf("%s (code %s)", l.Error.ErrorDescription, l.Error.ErrorCode)))
 		}
 	}
-	return bot.Purchase{}, fmt.Errorf("checkout of cart %s created no subscription", cart.ID)
+	return b
+}
+
+func toBotOrder(o Order) bot.Order {
+	b := bot.Order{ID: o.ID, Status: o.Status}
+	if o.CreationDate != nil {
+		b.Created = o.CreationDate.Time
+	}
+	for _, l := range o.LineItems {
+		b.Lines = append(b.Lines, bot.OrderLine{OfferID: l.OfferID, SubscriptionID: l.SubscriptionID, Quantity: l.Quantity})
+	}
+	return b
 }
 
 // FindPurchase finds the subscription whose friendly name carries tag.
@@ -219,10 +277,35 @@ func (a Adapter) SwapLicence(ctx context.Context, customerID, userID, assignSkuI
 // does not show it yet. A 409 (renewal being processed) comes back as an
 // *UpdateBusyError, which Classify calls retryable.
 func (a Adapter) Suspend(ctx context.Context, customerID, subscriptionID, requestID string) (bot.Subscription, bot.CallRef, error) {
+	return a.setStatus(ctx, customerID, subscriptionID, requestID, StatusSuspended)
+}
+
+func (a Adapter) setStatus(ctx context.Context, customerID, subscriptionID, requestID string, status SubscriptionStatus) (bot.Subscription, bot.CallRef, error) {
 	rec := &writeRecorder{}
-	s, err := a.Client.SetSubscriptionStatus(WithCallObserver(WithRequestID(ctx, requestID), rec.observe), customerID, subscriptionID, StatusSuspended)
-	if err == nil && !s.Status.Is(StatusSuspended) {
-		s, err = a.Client.awaitChange(ctx, customerID, subscriptionID, map[string]any{"status": string(StatusSuspended)})
+	s, err := a.Client.SetSubscriptionStatus(WithCallObserver(WithRequestID(ctx, requestID), rec.observe), customerID, subscriptionID, status)
+	if err == nil && !s.Status.Is(status) {
+		s, err = a.Client.awaitChange(ctx, customerID, subscriptionID, map[string]any{"status": string(status)})
+	}
+	if err != nil {
+		return bot.Subscription{}, rec.last(), err
+	}
+	return toBotSubscription(customerID, *s), rec.last(), nil
+}
+
+// Cancel cancels a new-commerce subscription (PATCH status=deleted),
+// accepted only inside its cancellation window, and returns once Partner
+// Center shows it deleted.
+func (a Adapter) Cancel(ctx context.Context, customerID, subscriptionID, requestID string) (bot.Subscription, bot.CallRef, error) {
+	return a.setStatus(ctx, customerID, subscriptionID, requestID, StatusDeleted)
+}
+
+// StopAutoRenew turns auto-renew off and returns once Partner Center shows
+// it off.
+func (a Adapter) StopAutoRenew(ctx context.Context, customerID, subscriptionID, requestID string) (bot.Subscription, bot.CallRef, error) {
+	rec := &writeRecorder{}
+	s, err := a.Client.SetAutoRenew(WithCallObserver(WithRequestID(ctx, requestID), rec.observe), customerID, subscriptionID, false)
+	if err == nil && s.AutoRenewEnabled {
+		s, err = a.Client.awaitChange(ctx, customerID, subscriptionID, map[string]any{"autoRenewEnabled": false})
 	}
 	if err != nil {
 		return bot.Subscription{}, rec.last(), err
@@ -273,6 +356,7 @@ func toBotSubscription(customerID string, s Subscription) bot.Subscription {
 	b := bot.Subscription{
 		ID: s.ID, CustomerID: customerID, OfferID: s.OfferID, OfferName: s.OfferName, FriendlyName: s.FriendlyName,
 		Quantity: s.Quantity, Status: string(s.Status), AutoRenew: s.AutoRenewEnabled, BillingCycle: s.BillingCycle,
+		NewCommerce: s.NewCommerce(), TermDuration: s.TermDuration, CancellableUntil: s.CancellationAllowedUntilDate.Time,
 	}
 	if end, ok := s.EndDate(); ok {
 		b.EndDate = end

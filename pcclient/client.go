@@ -3,9 +3,10 @@
 //
 // It sends the documented headers on every call, keeps one MS-RequestId per
 // logical operation across its retries (the API's idempotency key), honours
-// 429 Retry-After, backs off on 5xx and dropped connections, never retries a
-// business failure, and paces all calls through one client-side limiter,
-// urgent calls first (limiter.go).
+// 429 Retry-After (and holds back that customer's other calls for as long),
+// backs off on 5xx and dropped connections, never retries a business
+// failure, and paces all calls through one client-side limiter, urgent calls
+// first (limiter.go).
 package pcclient
 
 import (
@@ -89,6 +90,7 @@ type Client struct {
 	http   *http.Client
 	tokens *tokenCache
 	pacer  *pacer
+	gates  customerGates // per-customer holds after a 429 (limiter.go)
 	cfg    Config
 	now    func() time.Time
 	sleep  func(ctx context.Context, d time.Duration) error
@@ -204,11 +206,22 @@ func (c *Client) do(ctx context.Context, req request, out any) (http.Header, err
 	}
 	var lastErr error
 	throttledInARow := 0
+	customer, op := pathCustomer(req.path), uint64(0)
+	if customer != "" {
+		op = c.gates.op()
+	}
 	for attempt := 1; ; attempt++ {
+		if err := c.waitCustomer(ctx, customer, op); err != nil {
+			return nil, c.giveUp(ctx, lastErr, err)
+		}
 		if err := c.pacer.wait(ctx); err != nil {
 			return nil, c.giveUp(ctx, lastErr, err)
 		}
+		sent := c.now()
 		header, wait, err := c.attempt(ctx, req, &u, body, requestID, attempt, out)
+		if customer != "" && !IsThrottled(err) {
+			c.gates.lift(customer, sent)
+		}
 		if err == nil {
 			return header, nil
 		}
@@ -232,6 +245,11 @@ func (c *Client) do(ctx context.Context, req request, out any) (http.Header, err
 			} else {
 				backoff = max(wait, backoff)
 			}
+			if customer != "" {
+				// The customer's other calls wait as long as this one.
+				now := c.now()
+				c.gates.hold(customer, op, now.Add(backoff), now)
+			}
 		} else {
 			throttledInARow = 0
 			backoff = max(wait, backoff)
@@ -239,6 +257,27 @@ func (c *Client) do(ctx context.Context, req request, out any) (http.Header, err
 		if err := c.sleep(ctx, backoff); err != nil {
 			return nil, c.giveUp(ctx, lastErr, err)
 		}
+	}
+}
+
+// waitCustomer waits until customer's gate opens (customerGates), unless
+// operation op set it: its own back-off waited that out already. A hold
+// extended meanwhile by another call's 429 is waited out too; each distinct
+// hold is slept once, so a test's instant sleep cannot spin here.
+func (c *Client) waitCustomer(ctx context.Context, customer string, op uint64) error {
+	if customer == "" {
+		return nil
+	}
+	var slept time.Time
+	for {
+		until, owner, held := c.gates.heldUntil(customer, c.now())
+		if !held || owner == op || !until.After(slept) {
+			return ctx.Err()
+		}
+		if err := c.sleep(ctx, until.Sub(c.now())); err != nil {
+			return err
+		}
+		slept = until
 	}
 }
 

@@ -83,8 +83,10 @@ func TestSandboxLicenceCallsNeedAppUser(t *testing.T) {
 // The documented migration, step by step, through the client: buy E1
 // (twice with one MS-RequestId: one purchase), wait for the seats, swap each
 // user's licence in one call, suspend Kaizala Pro.
+// The seed's three steps the 2020 way, by a legacy order (the sandbox's
+// --legacy-purchases world); carts are tested in the bot's engine tests.
 func TestSandboxKaizalaToE1ThroughTheClient(t *testing.T) {
-	sim, base := startSandbox(t, nil)
+	sim, base := startSandbox(t, func(o *pcsim.Options) { o.LegacyPurchases = true })
 	ctx := context.Background()
 	c := newClient(t, base, true, nil)
 
@@ -251,7 +253,7 @@ func waitForSeats(t *testing.T, c *pcclient.Client, customerID, skuID string, wa
 }
 
 func TestSandboxFaultsAreRetriedAndWritesHappenOnce(t *testing.T) {
-	sim, base := startSandbox(t, func(o *pcsim.Options) { o.FaultRate = 0.3 })
+	sim, base := startSandbox(t, func(o *pcsim.Options) { o.FaultRate, o.LegacyPurchases = 0.3, true })
 	c := newClient(t, base, true, func(cfg *pcclient.Config) { cfg.MaxAttempts = 30 })
 	ctx := context.Background()
 	customers, err := c.ListCustomers(ctx, 10)

@@ -60,8 +60,12 @@ type Subscription struct {
 	PartnerID                    string             `json:"partnerId,omitempty"`
 	OrderID                      string             `json:"orderId,omitempty"`
 	SuspensionReasons            []string           `json:"suspensionReasons,omitempty"`
-	Links                        SubscriptionLinks  `json:"links"`
-	Attributes                   Attributes         `json:"attributes"`
+	// ProductType.ID is "OnlineServicesNCE" for new commerce
+	// (subscription-resources.md); legacy subscriptions may carry none.
+	ProductType        *ProductType      `json:"productType,omitempty"`
+	RefundableQuantity any               `json:"refundableQuantity,omitempty"`
+	Links              SubscriptionLinks `json:"links"`
+	Attributes         Attributes        `json:"attributes"`
 }
 
 // SubscriptionLinks are a subscription's links.
@@ -378,6 +382,23 @@ func (c *Client) SetSubscriptionStatus(ctx context.Context, customerID, subscrip
 		SetField(fields, "status", string(status))
 		return true, nil
 	})
+}
+
+// SetAutoRenew turns auto-renew on or off; a subscription already so is
+// returned unchanged.
+func (c *Client) SetAutoRenew(ctx context.Context, customerID, subscriptionID string, on bool) (*Subscription, error) {
+	return c.UpdateSubscription(ctx, customerID, subscriptionID, func(fields map[string]any) (bool, error) {
+		if current, ok := Field(fields, "autoRenewEnabled").(bool); ok && current == on {
+			return false, nil
+		}
+		SetField(fields, "autoRenewEnabled", on)
+		return true, nil
+	})
+}
+
+// NewCommerce reports whether the subscription is a new-commerce one.
+func (s Subscription) NewCommerce() bool {
+	return s.ProductType != nil && strings.EqualFold(s.ProductType.ID, "OnlineServicesNCE")
 }
 
 // Field reads a key of a JSON object case-insensitively (requests in the docs

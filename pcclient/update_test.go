@@ -132,7 +132,19 @@ func newUpdateWorld(t *testing.T, mutate func(*pcsim.Options)) *updateWorld {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w.nce = res.Orders[0].LineItems[0].SubscriptionID
+	// The checkout answers pending, without the subscription: it shows on
+	// the order once Microsoft has provisioned it.
+	if id := res.Orders[0].LineItems[0].SubscriptionID; id != "" {
+		t.Fatalf("the checkout named subscription %s before provisioning", id)
+	}
+	w.clock.Advance(opts.ProvisioningDelay + time.Second)
+	order, err := w.client.GetOrder(ctx, w.customerID, res.Orders[0].ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w.nce = order.LineItems[0].SubscriptionID; order.Status != "completed" || w.nce == "" {
+		t.Fatalf("order after provisioning: %+v", order)
+	}
 	return w
 }
 

@@ -202,8 +202,20 @@ func (t *tokenStore) lookup(tok string, now time.Time) (accessGrant, bool) {
 	return g, ok && now.Before(g.expires)
 }
 
-// authorize checks the bearer token of a /v1 request; needUser demands an App+User token.
+// codeAppOnly refuses an app-only token on an App+User API: 403 / 900329 "This resource does not support
+// application-only authentication." ([PC-2023] developer/error-codes.md). 400 / 900316 "Partner token is not
+// allowed in license management calls" is another case: the legacy partner token of /generatetoken, from which
+// "we can't generate the MS Graph exchange token" ([PC-2023] gdap-bulk-migration-tool-faq.md,
+// developer/assign-licenses-to-a-user.md); the sandbox issues no such token, so it never answers 900316.
+const (
+	codeAppOnly    = 900329
+	appOnlyRefused = "This resource does not support application-only authentication."
+)
+
+// authorize checks the bearer token of a /v1 request; needUser demands an App+User token and, for a call into
+// a customer's tenant, access to that tenant (access.go).
 func (s *Server) authorize(r *http.Request, needUser bool) (reply, bool) {
+	s.applyAccess()
 	h := r.Header.Get("Authorization")
 	if h == "" {
 		rep := errorReply(http.StatusUnauthorized, codeTokenMissing, "Partner Token missing in request context.")
@@ -217,11 +229,13 @@ func (s *Server) authorize(r *http.Request, needUser bool) (reply, bool) {
 		rep.header = http.Header{"Www-Authenticate": {`Bearer error="invalid_token"`}}
 		return rep, false
 	}
-	if needUser && g.kind != appUser {
-		return errorReply(http.StatusForbidden, codeAppUserRequired,
-			"This operation requires App+User authentication (Secure Application Model); an app-only token is not allowed."), false
+	if !needUser {
+		return reply{}, true
 	}
-	return reply{}, true
+	if g.kind != appUser {
+		return errorReply(http.StatusForbidden, codeAppOnly, appOnlyRefused), false
+	}
+	return s.tenantAccess(r.URL.Path)
 }
 
 // aadError is AAD's error body, with the trace/correlation/timestamp trailer AAD appends to the description.

@@ -127,7 +127,7 @@ func TestV1NeedsValidBearer(t *testing.T) {
 }
 
 // TestAppUserOnlyOperations: the operations partner-center.md §4 lists as App+User-only refuse app-only
-// tokens with 403 and work with an App+User token.
+// tokens with 403 / 900329 and work with an App+User token.
 func TestAppUserOnlyOperations(t *testing.T) {
 	sb := newSandbox(t, nil)
 	app, usr := sb.appToken(), sb.userToken()
@@ -163,9 +163,10 @@ func TestAppUserOnlyOperations(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			a := sb.must(http.StatusForbidden, tc.method, tc.path, app, tc.body, nil)
-			if code := codeOf(t, a.body); code != codeAppUserRequired {
-				t.Errorf("403 code %v, want %v", code, codeAppUserRequired)
+			var e apiErr
+			a := sb.must(http.StatusForbidden, tc.method, tc.path, app, tc.body, &e)
+			if code := codeOf(t, a.body); code != codeAppOnly || e.Description != appOnlyRefused {
+				t.Errorf("403 code %v %q, want %v %q (error-codes.md)", code, e.Description, codeAppOnly, appOnlyRefused)
 			}
 			sb.must(tc.want, tc.method, tc.path, usr, tc.body, nil)
 		})

@@ -56,8 +56,12 @@ var (
 )
 
 const (
-	businessMax   = 300      // Business SKUs stop at 300 seats ([PS] offer list)
-	enterpriseMax = 10000000 // E SKUs ([PS] offer list, pc-samples/offer-get.json)
+	// Business SKUs stop at 300 seats per customer ([PS] offer list; [PC-2023] developer/get-a-sku-by-id.md
+	// "maximumQuantity": 300), the maxSeats of bot/catalog.yaml.
+	businessMax = 300
+	// E and F SKUs: the 2019 legacy offer's per-order maximum ([PS] offer list, pc-samples/offer-get.json).
+	// No per-customer cap is documented, so bot/catalog.yaml leaves their maxSeats unknown (0).
+	enterpriseMax = 10000000
 )
 
 // Kaizala Pro standalone ids are not public anywhere (partner-center.md §8), so the sandbox chose these.
@@ -69,10 +73,14 @@ const (
 
 // catalog holds the Kaizala Pro replacement plans of partner-center.md §1.3 plus Kaizala Pro itself.
 // AAD sku ids, part numbers, legacy offer ids and new-commerce product ids are the real ones listed in §1.3.
-// The new-commerce sku ids "0001"/"0002" are real for M365 E3/E5 and assumed for the rest. Availability ids
-// CFQ7TTC0K971 (Business Basic), CFQ7TTC0K39X (O365 E1), CFQ7TTC0KCSV (O365 E3) and CFQ7TTC0N81H (O365 E5) come
-// from Partner Center doc examples; the other availability ids are sandbox-invented (real ones change over
-// time and are meant to be looked up at runtime anyway).
+// The new-commerce product and sku ids are those of bot/catalog.yaml, which cites each one's source: [PC-2023]
+// samples for Business Basic, Business Standard, M365 F3, O365 E1/E3/E5 and M365 E3/E5; third-party price lists
+// only (UNCONFIRMED) for Business Premium (0002) and O365 F3 (0001). Availability ids CFQ7TTC0K971 (Business
+// Basic), CFQ7TTC0K39X (O365 E1) and CFQ7TTC0KCSV (O365 E3) come from Partner Center doc examples; CFQ7TTC0N81H
+// is the checkout-a-cart.md example's availability of CFQ7TTC0LF8S:0001 ("Office 365 E5 without Audio
+// Conferencing"), kept for O365 E5's sku 0002 (whose documented one is CFQ7TTC0KSVV,
+// validate-subscription-for-migration.md); the other availability ids are sandbox-invented (real ones change
+// over time and are meant to be looked up at runtime anyway).
 var catalog = []*plan{
 	{
 		Name: "Microsoft 365 Business Basic", SkuID: "3b555118-da6a-4418-894f-7df1e2096870", SkuPartNumber: "O365_BUSINESS_ESSENTIALS",
@@ -149,7 +157,7 @@ var catalog = []*plan{
 	{
 		Name: "Office 365 E5", SkuID: "c7df2760-2c81-4ef7-b578-5b5392b571df", SkuPartNumber: "ENTERPRISEPREMIUM",
 		OfferID: "A044B16A-1861-4308-8086-A3A3B506FAC2", Purchasable: true,
-		ProductID: "CFQ7TTC0LF8S", NCESkuID: "0001", Availability: "CFQ7TTC0N81H",
+		ProductID: "CFQ7TTC0LF8S", NCESkuID: "0002", Availability: "CFQ7TTC0N81H",
 		Category: "Enterprise", Description: "Office 365 E3 plus advanced security, voice and analytics.",
 		MinQuantity: 1, MaxQuantity: enterpriseMax, ListPrice: 38.00,
 		ServicePlans: []servicePlan{spExchangeP2, spSharePointP2, spOfficeApps, spOfficeWeb, spTeams, spPlanner, spYammer, spRMS, spKaizalaSA},

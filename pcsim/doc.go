@@ -6,8 +6,16 @@
 // service behaviour a client has to survive: App+User-only operations, seek paging with MS-ContinuationToken,
 // ETag/If-Match (400/2055 when stale or missing), subscription changes answered 202 and applied later,
 // new-commerce subscriptions without etags and with a cancellation window, MS-RequestId idempotency, 429
-// rate limits (partner-wide and per customer) with Retry-After, injected 5xx and cut-off connections, and
-// bought seats that show up only after a provisioning delay. GET /_sandbox/ledger lists every money movement.
+// rate limits (partner-wide and per customer) with Retry-After, injected 5xx and cut-off connections (at random,
+// or for chosen requests with LoseNextAnswers), and bought seats that show up only after a provisioning delay.
+// GET /_sandbox/ledger lists every money movement.
+//
+// Purchases are those of 2026 (new-commerce.md §1–2): a legacy order for a Microsoft 365 / Office 365 offer is
+// refused with 403 / 2091 unless Options.LegacyPurchases brings back 2020; a cart is created even with bad lines,
+// each carrying its own error, and such a cart cannot be checked out; carts expire 7 days after creation; a
+// checkout, idempotent per cart, answers a pending order with a short id and no subscription ids, and the order
+// completes, showing its subscriptions (which until then are not listed) and their seats, the provisioning
+// delay later.
 //
 // Sources for every shape and quirk: the project's Partner Center reference (partner-center.md) and the
 // verbatim samples next to it (pc-samples/); comments cite them with the reference's source tags.

@@ -37,7 +37,7 @@ func TestFaultsOnly5xxOrCutOff(t *testing.T) {
 // TestCutOffWriteIsApplied: a write whose answer is lost still happened, and a retry with the same
 // MS-RequestId returns the stored answer instead of buying again.
 func TestCutOffWriteIsApplied(t *testing.T) {
-	sb := newSandbox(t, func(o *Options) { o.FaultRate = 1 })
+	sb := newSandbox(t, func(o *Options) { o.FaultRate, o.LegacyPurchases = 1, true })
 	tok := sb.appToken()
 	sb.setFaultRate(0)
 	cid := sb.customers(tok)[0].ID

@@ -23,6 +23,11 @@ func seededGUID(r *rand.Rand) string { return guid(r.Uint64(), r.Uint64()) }
 // newGUID is for ids minted at runtime (orders, carts, trace ids); they need not be reproducible.
 func newGUID() string { return guid(rand.Uint64(), rand.Uint64()) }
 
+// newShortID is a new-commerce order id: 12 lower-case hex digits, like "a68736758d9c" in the docs' checkout
+// answer and "34b37d7340cc" in their NCE subscription ([PC-2023] developer/checkout-a-cart.md,
+// get-a-subscription-by-id.md), not a GUID.
+func newShortID() string { return fmt.Sprintf("%012x", rand.Uint64()>>16) }
+
 // correlationVector looks like the MS-CV values of real responses: 16 random bytes in base64, then ".0".
 func correlationVector() string {
 	var b [16]byte

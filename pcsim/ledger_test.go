@@ -47,7 +47,7 @@ func (sb *sandbox) ledger() []ledgerView {
 func TestLedger(t *testing.T) {
 	t0 := time.Date(2026, 3, 10, 9, 30, 0, 0, time.UTC)
 	clk := &clock{t: t0}
-	sb := newSandbox(t, func(o *Options) { o.Now = clk.Now })
+	sb := newSandbox(t, func(o *Options) { o.Now, o.LegacyPurchases = clk.Now, true })
 	tok := sb.appToken()
 	cid := sb.customers(tok)[0].ID
 
@@ -81,7 +81,7 @@ func TestLedger(t *testing.T) {
 	sb.must(http.StatusCreated, "POST", checkout, tok, nil, &result, "MS-RequestId", "ledger-checkout-1")
 	sb.must(http.StatusCreated, "POST", checkout, tok, nil, nil, "MS-RequestId", "ledger-checkout-1")
 	sb.must(http.StatusCreated, "POST", checkout, tok, nil, nil, "MS-RequestId", "ledger-checkout-2")
-	nce := result.Orders[0]
+	nce := result.Orders[0] // pending: its subscription id shows once provisioned, read below
 
 	// Suspend a Kaizala Pro subscription (replayed, then suspended again: both no-ops), then reactivate it.
 	var kcid string
@@ -106,6 +106,8 @@ func TestLedger(t *testing.T) {
 	sb.must(http.StatusOK, "PATCH", path, tok, map[string]any{"status": "active"}, &active, "If-Match", suspended.Attributes.Etag, "MS-RequestId", "ledger-reactivate-1")
 	// A rename moves no money.
 	sb.must(http.StatusOK, "PATCH", path, tok, map[string]any{"friendlyName": "renamed"}, nil, "If-Match", active.Attributes.Etag)
+
+	sb.must(http.StatusOK, "GET", orders+"/"+nce.ID, tok, nil, &nce) // provisioned by now: the clock moved on
 
 	at := func(minutes int) string { return t0.Add(time.Duration(minutes) * time.Minute).Format(time.RFC3339) }
 	want := []ledgerView{

@@ -1,6 +1,7 @@
 package pcsim
 
 import (
+	"fmt"
 	"net/http"
 	"slices"
 	"strings"
@@ -151,7 +152,7 @@ func validateLicenseUpdate(c *customer, u *user, req licenseUpdate, now time.Tim
 	if len(req.LicensesToAssign) == 0 && len(req.LicensesToRemove) == 0 {
 		return badInput("licensesToAssign and licensesToRemove are both empty; there is nothing to update."), false
 	}
-	if len(req.LicensesToAssign) > 0 && u.usageLocation == "" {
+	if len(req.LicensesToAssign) > 0 && (u.usageLocation == "" || u.refused) {
 		return errorReply(http.StatusBadRequest, codeUsageLocation,
 			"License assignment cannot be done for user with invalid usage location."), false
 	}
@@ -181,6 +182,26 @@ func validateLicenseUpdate(c *customer, u *user, req licenseUpdate, now time.Tim
 		}
 	}
 	return reply{}, true
+}
+
+// RefuseLicencesFor makes every licence assignment for one user fail exactly as for a user without a usage
+// location, although the user has one: "the user clearly has the usageLocation set … This happens only for
+// certain customers" (microsoft/Partner-Center-DotNet-Samples#131). No seeded user is refused: how often this
+// happens, and why, is UNCONFIRMED, so tests aim it at the user they need.
+func (s *Server) RefuseLicencesFor(customerID, userID string) error {
+	s.applyAccess()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c := s.world.customer(customerID)
+	if c == nil {
+		return fmt.Errorf("pcsim: no customer %s", customerID)
+	}
+	u := c.user(userID)
+	if u == nil {
+		return fmt.Errorf("pcsim: customer %s has no user %s", customerID, userID)
+	}
+	u.refused = true
+	return nil
 }
 
 // outOfLicenses is the documented 60012 answer (pc-samples/licenseupdates.error-60012.json).

@@ -79,7 +79,7 @@ func waitForSeats(t *testing.T, sb *sandbox, tok, cid, sku string, n int) poolVi
 
 // TestOutOfSeats: assigning a sku to more users than it has free units fails with the documented 60012 body.
 func TestOutOfSeats(t *testing.T) {
-	sb := newSandbox(t, nil)
+	sb := newSandbox(t, legacyWorld)
 	tok := sb.userToken()
 	mc := findMigrationCase(t, sb, tok)
 	sb.must(http.StatusCreated, "POST", "/v1/customers/"+mc.cid+"/orders", tok, e1Order(2), nil)
@@ -124,7 +124,7 @@ func TestOutOfSeats(t *testing.T) {
 
 // TestMigrateKaizalaUserToE1 walks steps A and B of the Kaizala migration doc against the sandbox.
 func TestMigrateKaizalaUserToE1(t *testing.T) {
-	sb := newSandbox(t, func(o *Options) { o.ProvisioningDelay = 300 * time.Millisecond })
+	sb := newSandbox(t, func(o *Options) { o.ProvisioningDelay, o.LegacyPurchases = 300*time.Millisecond, true })
 	tok := sb.userToken()
 	mc := findMigrationCase(t, sb, tok)
 	base := "/v1/customers/" + mc.cid

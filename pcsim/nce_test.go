@@ -9,7 +9,8 @@ import (
 	"time"
 )
 
-// buyNCE checks out a one-line cart and returns the new-commerce subscription's id.
+// buyNCE checks out a one-line cart, provisions it at once (finishProvisioning) and returns the new-commerce
+// subscription's id, which only the completed order shows.
 func (sb *sandbox) buyNCE(tok, cid, catalogItem string, qty int, cycle, term string) string {
 	sb.t.Helper()
 	var cart struct {
@@ -19,15 +20,20 @@ func (sb *sandbox) buyNCE(tok, cid, catalogItem string, qty int, cycle, term str
 	sb.must(http.StatusCreated, "POST", base, tok, map[string]any{"lineItems": []map[string]any{{
 		"id": 0, "catalogItemId": catalogItem, "quantity": qty, "billingCycle": cycle, "termDuration": term,
 	}}}, &cart)
+	type order struct {
+		ID        string `json:"id"`
+		LineItems []struct {
+			SubscriptionID string `json:"subscriptionId"`
+		} `json:"lineItems"`
+	}
 	var result struct {
-		Orders []struct {
-			LineItems []struct {
-				SubscriptionID string `json:"subscriptionId"`
-			} `json:"lineItems"`
-		} `json:"orders"`
+		Orders []order `json:"orders"`
 	}
 	sb.must(http.StatusCreated, "POST", base+"/"+cart.ID+"/checkout", tok, nil, &result)
-	return result.Orders[0].LineItems[0].SubscriptionID
+	sb.finishProvisioning()
+	var o order
+	sb.must(http.StatusOK, "GET", "/v1/customers/"+cid+"/orders/"+result.Orders[0].ID, tok, nil, &o)
+	return o.LineItems[0].SubscriptionID
 }
 
 // buyLegacy places a legacy E1 order and returns its subscription's id.
@@ -114,7 +120,7 @@ func TestNewCommerceSubscriptionShape(t *testing.T) {
 	}
 
 	t.Run("legacy", func(t *testing.T) {
-		sb := newSandbox(t, nil)
+		sb := newSandbox(t, legacyWorld)
 		tok := sb.appToken()
 		cid := sb.customers(tok)[0].ID
 		got := sb.rawSubscription(tok, subPath(cid, sb.buyLegacy(tok, cid, 4)))
@@ -153,7 +159,7 @@ func TestPatchEtags(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			// Synchronous answers: this test is about etags; TestAsyncPatch is about 202.
-			sb := newSandbox(t, func(o *Options) { o.AsyncPatchRate, o.NCEEtags = 0, tc.nceEtags })
+			sb := newSandbox(t, func(o *Options) { o.AsyncPatchRate, o.NCEEtags, o.LegacyPurchases = 0, tc.nceEtags, true })
 			tok := sb.appToken()
 			cid := sb.customers(tok)[0].ID
 			sid := ""
@@ -287,7 +293,9 @@ func TestAsyncPatch(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			clk := &clock{t: t0}
-			sb := newSandbox(t, func(o *Options) { o.Now, o.AsyncPatchRate, o.AsyncPatchDelay = clk.Now, 1, tc.delay })
+			sb := newSandbox(t, func(o *Options) {
+				o.Now, o.AsyncPatchRate, o.AsyncPatchDelay, o.LegacyPurchases = clk.Now, 1, tc.delay, true
+			})
 			delay := sb.srv.opts.AsyncPatchDelay
 			tok := sb.appToken()
 			cid := sb.customers(tok)[0].ID
@@ -412,7 +420,7 @@ func TestRenewalConflict(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			clk := &clock{t: t0}
-			sb := newSandbox(t, func(o *Options) { o.Now, o.AsyncPatchRate = clk.Now, 0 })
+			sb := newSandbox(t, func(o *Options) { o.Now, o.AsyncPatchRate, o.LegacyPurchases = clk.Now, 0, true })
 			tok := sb.appToken()
 			cid := sb.customers(tok)[0].ID
 			sid := ""

@@ -13,7 +13,7 @@ type Options struct {
 	CustomerRateLimit int                              // requests per minute per customer on /v1/customers/{id}[/…], on top of RateLimit; 0 = off
 	Latency           time.Duration                    // added to every request but /_sandbox/ ones; 0 = off
 	FaultRate         float64                          // fraction of /v1 requests answered 500/503 or cut off; 0 = off
-	ProvisioningDelay time.Duration                    // how long bought seats take to show in subscribedskus; default 2s
+	ProvisioningDelay time.Duration                    // how long a checked-out order stays pending (no subscription ids) and bought seats take to show; default 2s
 	KaizalaSeats      int                              // when > 0, every Kaizala Pro subscription has this many seats, all assigned (for benches)
 	ClientID          string                           // accepted AAD client id; default sandbox-client
 	ClientSecret      string                           // accepted AAD client secret; default sandbox-secret
@@ -35,6 +35,14 @@ type Options struct {
 	// NCEEtags gives new-commerce subscriptions an attributes.etag, and requires If-Match for them, like legacy ones.
 	// Default off, as in the doc's new-commerce example; whether live NCE GETs carry an etag is UNCONFIRMED.
 	NCEEtags bool
+	// LegacyPurchases accepts new legacy orders (POST …/orders with a legacy offer id) for Microsoft 365 / Office 365
+	// offers, as in 2020. Default off: such an order is refused with 403 / 2091, as Partner Center has refused new
+	// legacy M365/O365 subscriptions since July 2023 (new-commerce.md §1; the exact live code is UNCONFIRMED).
+	LegacyPurchases bool
+	// GDAPMissing is how many seeded customers the partner has no usable GDAP role for: their users, licences and
+	// subscribed SKUs answer 403 / 900308; one more customer (when GDAPMissing > 0) answers 403 / 900309, blocked by
+	// its Conditional Access. DefaultOptions has 2; 0 = off.
+	GDAPMissing int
 
 	// newCommerce is not an option: it is the Server's new-commerce state (nce.go), made fresh by withDefaults,
 	// which New calls once. It lives here only because Server's fields were off limits when it was added; it
@@ -57,6 +65,7 @@ func DefaultOptions() Options {
 		Now:               time.Now,
 
 		CancellationWindow: 168 * time.Hour,
+		GDAPMissing:        2,
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"time"
 )
 
 // Legacy orders ([PC-2023] developer/create-an-order.md, order-resources.md; sample order-create.response.json).
@@ -24,23 +25,25 @@ type orderRequest struct {
 
 type orderJSON struct {
 	ID                  string          `json:"id"`
+	AlternateID         string          `json:"alternateId,omitempty"` // new commerce: the same short id, as in the sample
 	ReferenceCustomerID string          `json:"referenceCustomerId"`
 	BillingCycle        string          `json:"billingCycle"`
-	TransactionType     string          `json:"transactionType"`
+	CurrencyCode        string          `json:"currencyCode"`
+	CurrencySymbol      string          `json:"currencySymbol"`
 	LineItems           []orderLineJSON `json:"lineItems"`
 	CreationDate        string          `json:"creationDate"`
 	Status              string          `json:"status"`
-	CurrencyCode        string          `json:"currencyCode"`
-	CurrencySymbol      string          `json:"currencySymbol"`
-	TotalPrice          *float64        `json:"totalPrice,omitempty"`
+	TransactionType     string          `json:"transactionType"`
 	Links               map[string]link `json:"links"`
+	TotalPrice          *float64        `json:"totalPrice,omitempty"`
+	Client              *struct{}       `json:"client,omitempty"` // new commerce: {} in the sample
 	Attributes          attributes      `json:"attributes"`
 }
 
 type orderLineJSON struct {
 	LineItemNumber    int             `json:"lineItemNumber"`
 	OfferID           string          `json:"offerId"`
-	SubscriptionID    string          `json:"subscriptionId"`
+	SubscriptionID    string          `json:"subscriptionId,omitempty"` // absent until provisioned
 	TermDuration      string          `json:"termDuration"`
 	TransactionType   string          `json:"transactionType"`
 	FriendlyName      string          `json:"friendlyName"`
@@ -60,24 +63,45 @@ type pricing struct {
 	ExtendedPrice   float64 `json:"extendedPrice"`
 }
 
-func (o *order) resource(cid string) orderJSON {
+// resource is the order as GET shows it at now. A new-commerce order is "pending" until its provisioning is over
+// and only then shows each line's subscriptionId and subscription link: "subscription ID values will only appear
+// in the REST response if the corresponding subscriptions have been provisioned … once the respective
+// subscriptions have been provisioned, their subscription ID values can be accessed through Get Orders and Get
+// Order by ID" ([PC-2023] developer/checkout-a-cart.md). Its links are the sample's self, provisioningStatus and
+// patchOperation (pc-samples/cart-checkout-nce.response.json); a legacy order is completed when created and
+// looks like pc-samples/order-create.response.json.
+func (o *order) resource(cid string, now time.Time) orderJSON {
 	self := "/customers/" + cid + "/orders/" + o.id
+	provisioned := !now.Before(o.completes)
+	status := "pending"
+	if provisioned {
+		status = "completed"
+	}
 	res := orderJSON{
 		ID: o.id, ReferenceCustomerID: cid, BillingCycle: o.billingCycle, TransactionType: "UserPurchase",
-		CreationDate: instant(o.created), Status: "completed", CurrencyCode: "USD", CurrencySymbol: "$",
+		CreationDate: instant(o.created), Status: status, CurrencyCode: "USD", CurrencySymbol: "$",
 		Links: map[string]link{"self": getLink(self)},
 		Attributes: attributes{
 			Etag:       base64.StdEncoding.EncodeToString(fmt.Appendf(nil, `{"id":"%s","version":1}`, o.id)),
 			ObjectType: "Order",
 		},
 	}
+	if o.nce {
+		res.AlternateID, res.Client = o.id, &struct{}{}
+		res.Links["provisioningStatus"] = getLink(self + "/provisioningstatus")
+		res.Links["patchOperation"] = link{URI: self, Method: http.MethodPatch, Headers: []linkHeader{}}
+		res.Attributes = objectType("Order") // the sample's NCE order has no etag
+	}
 	total := 0.0
 	for _, l := range o.lines {
 		line := orderLineJSON{
-			LineItemNumber: l.number, OfferID: l.offerID, SubscriptionID: l.subscriptionID,
-			TermDuration: l.termDuration, TransactionType: "New", FriendlyName: l.friendlyName,
-			Quantity: l.quantity, PartnerIDOnRecord: l.partnerIDOnRecord,
-			Links: map[string]link{"subscription": getLink("/customers/" + cid + "/subscriptions/" + l.subscriptionID)},
+			LineItemNumber: l.number, OfferID: l.offerID, TermDuration: l.termDuration, TransactionType: "New",
+			FriendlyName: l.friendlyName, Quantity: l.quantity, PartnerIDOnRecord: l.partnerIDOnRecord,
+			Links: map[string]link{},
+		}
+		if provisioned {
+			line.SubscriptionID = l.subscriptionID
+			line.Links["subscription"] = getLink("/customers/" + cid + "/subscriptions/" + l.subscriptionID)
 		}
 		if o.nce {
 			p := l.plan
@@ -101,27 +125,39 @@ func (o *order) resource(cid string) orderJSON {
 }
 
 func (s *Server) listOrders(_ *http.Request, p params) reply {
+	now := s.now()
 	return s.withCustomer(p, func(c *customer) reply {
 		items := make([]orderJSON, 0, len(c.orders))
 		for _, o := range c.orders {
-			items = append(items, o.resource(c.id))
+			items = append(items, o.resource(c.id, now))
 		}
 		return jsonReply(http.StatusOK, newCollection(items, "/customers/"+c.id+"/orders"))
 	})
 }
 
 func (s *Server) getOrder(_ *http.Request, p params) reply {
+	now := s.now()
 	return s.withCustomer(p, func(c *customer) reply {
 		o := c.order(p["oid"])
 		if o == nil {
 			return errorReply(http.StatusNotFound, codeOrderNotFound, "Order ID "+p["oid"]+" not found.")
 		}
-		return jsonReply(http.StatusOK, o.resource(c.id))
+		return jsonReply(http.StatusOK, o.resource(c.id, now))
 	})
 }
 
+// codeOfferUnavailable is 403 "The offer is no longer available for purchase" ([PC-2023] developer/error-codes.md).
+const codeOfferUnavailable = 2091
+
 // createOrder validates every line before buying anything, so a refused order changes nothing. Each line
-// becomes an active, auto-renewing subscription whose seats appear after the provisioning delay.
+// becomes an active, auto-renewing subscription whose seats appear after the provisioning delay; the order
+// itself is completed at once, as legacy orders were.
+//
+// Unless Options.LegacyPurchases, a legacy offer that is still in the catalog is refused with 403 / 2091: legacy
+// offers "are no longer purchasable … as new subscriptions" since July 2023 ([PC-2023]
+// announcements/includes/june-2023/deprecate-migration-offers.md; new-commerce.md §1), and every purchasable
+// legacy offer of the sandbox catalog is a Microsoft 365 / Office 365 one. That the live service answers this
+// case with 2091 is UNCONFIRMED; it is the documented code whose words fit.
 func (s *Server) createOrder(r *http.Request, p params) reply {
 	var req orderRequest
 	if rep, ok := decodeBody(r, &req); !ok {
@@ -150,6 +186,10 @@ func (s *Server) createOrder(r *http.Request, p params) reply {
 			return errorReply(http.StatusBadRequest, codeLegacyNotEligible,
 				"LegacyOfferNotEligibleForPurchase: offer "+pl.OfferID+" ("+pl.Name+") is no longer available for purchase as a new subscription.")
 		}
+		if !s.opts.LegacyPurchases {
+			return errorReply(http.StatusForbidden, codeOfferUnavailable, "The offer is no longer available for purchase",
+				"offerId "+pl.OfferID+" is a legacy offer")
+		}
 		if rep, ok := quantityInRange(pl, li.Quantity); !ok {
 			return rep
 		}
@@ -160,7 +200,8 @@ func (s *Server) createOrder(r *http.Request, p params) reply {
 	}
 
 	return s.withCustomer(p, func(c *customer) reply {
-		o := &order{id: newGUID(), created: s.now(), billingCycle: cycle}
+		now := s.now()
+		o := &order{id: newGUID(), created: now, billingCycle: cycle, completes: now}
 		for i, li := range req.LineItems {
 			sub := s.purchase(c, plans[i], plans[i].OfferID, li.FriendlyName, li.Quantity, cycle, terms[i], o.id, false)
 			o.lines = append(o.lines, orderLine{
@@ -172,6 +213,6 @@ func (s *Server) createOrder(r *http.Request, p params) reply {
 		c.orders = append(c.orders, o)
 		s.stats.orders.Add(1)
 		s.recordOrder(r, LedgerOrder, c.id, o, "")
-		return jsonReply(http.StatusCreated, o.resource(c.id))
+		return jsonReply(http.StatusCreated, o.resource(c.id, now))
 	})
 }

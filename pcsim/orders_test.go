@@ -2,9 +2,15 @@ package pcsim
 
 import (
 	"bytes"
+	"encoding/json"
 	"net/http"
+	"strings"
 	"testing"
 )
+
+// legacyWorld is the 2020 world, where legacy orders for Microsoft 365 / Office 365 offers are still accepted; tests
+// of legacy subscriptions buy them there.
+func legacyWorld(o *Options) { o.LegacyPurchases = true }
 
 func e1Order(qty int) map[string]any {
 	return map[string]any{
@@ -19,7 +25,7 @@ func e1Order(qty int) map[string]any {
 // TestOrderIdempotency: "If there's a timeout, the retry call should include the same value" — a repeated
 // MS-RequestId buys nothing twice and gets the first answer back; a new request id is a new order.
 func TestOrderIdempotency(t *testing.T) {
-	sb := newSandbox(t, nil)
+	sb := newSandbox(t, legacyWorld)
 	tok := sb.appToken()
 	cid := sb.customers(tok)[0].ID
 	path := "/v1/customers/" + cid + "/orders"
@@ -46,7 +52,7 @@ func TestOrderIdempotency(t *testing.T) {
 }
 
 func TestOrderCreatesSubscription(t *testing.T) {
-	sb := newSandbox(t, nil)
+	sb := newSandbox(t, legacyWorld)
 	tok := sb.appToken()
 	cid := sb.customers(tok)[0].ID
 	var o struct {
@@ -72,7 +78,7 @@ func TestOrderCreatesSubscription(t *testing.T) {
 }
 
 func TestOrderRefusals(t *testing.T) {
-	sb := newSandbox(t, nil)
+	sb := newSandbox(t, legacyWorld)
 	tok := sb.appToken()
 	cid := sb.customers(tok)[0].ID
 	line := func(offer string, qty int) map[string]any {
@@ -101,5 +107,66 @@ func TestOrderRefusals(t *testing.T) {
 	}
 	if got := len(sb.subscriptions(tok, cid)); got != before {
 		t.Errorf("refused orders created %d subscriptions", got-before)
+	}
+}
+
+// TestLegacyOrderRefused: since July 2023 a legacy offer can no longer be bought as a new subscription, so by
+// default every purchasable legacy offer of the catalog (all Microsoft 365 / Office 365) is refused with the
+// documented 403 / 2091 "The offer is no longer available for purchase" and nothing is bought; with
+// LegacyPurchases (the 2020 world) the same order is completed at once, subscription id and all.
+func TestLegacyOrderRefused(t *testing.T) {
+	var offers []*plan
+	for _, p := range catalog {
+		if p.OfferID != "" && p.Purchasable {
+			offers = append(offers, p)
+		}
+	}
+	if len(offers) < 10 {
+		t.Fatalf("only %d purchasable legacy offers in the catalog", len(offers))
+	}
+	tests := []struct {
+		name   string
+		legacy bool // Options.LegacyPurchases
+		status int
+	}{
+		{"2026 world (default)", false, http.StatusForbidden},
+		{"2020 world (LegacyPurchases)", true, http.StatusCreated},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			sb := newSandbox(t, func(o *Options) { o.LegacyPurchases = tc.legacy })
+			tok := sb.appToken()
+			cid := sb.customers(tok)[0].ID
+			before := len(sb.subscriptions(tok, cid))
+			for _, p := range offers {
+				body := map[string]any{"billingCycle": "annual", "lineItems": []map[string]any{{
+					"lineItemNumber": 0, "offerId": strings.ToLower(p.OfferID), "quantity": 2,
+				}}}
+				a := sb.must(tc.status, "POST", "/v1/customers/"+cid+"/orders", tok, body, nil)
+				if !tc.legacy {
+					var e apiErr
+					if codeOf(t, a.body) != codeOfferUnavailable || json.Unmarshal(a.body, &e) != nil ||
+						e.Description != "The offer is no longer available for purchase" {
+						t.Errorf("%s: refusal %s", p.Name, a.body)
+					}
+					continue
+				}
+				var o orderView
+				if err := json.Unmarshal(a.body, &o); err != nil || o.Status != "completed" || len(o.LineItems) != 1 ||
+					o.LineItems[0].SubscriptionID == "" {
+					t.Errorf("%s: legacy order %s, want completed with its subscription", p.Name, a.body)
+				}
+			}
+			bought := 0
+			if tc.legacy {
+				bought = len(offers)
+			}
+			if got := len(sb.subscriptions(tok, cid)); got != before+bought {
+				t.Errorf("%d new subscriptions, want %d", got-before, bought)
+			}
+			if got, n := int(sb.srv.Stats().OrdersCreated), len(sb.srv.Ledger()); got != bought || n != bought {
+				t.Errorf("%d orders and %d ledger entries, want %d", got, n, bought)
+			}
+		})
 	}
 }

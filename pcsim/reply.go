@@ -62,7 +62,6 @@ const (
 	codeCartNotFound       = 800008 // "Unable to retrieve cart ID"
 	codeLineItemNumber     = 800071 // "Line Item number should be from 0 to number of line items count"
 	codeStatusChange       = 800096 // "Can't update the status for this subscription"
-	codeAppUserRequired    = 900316 // license calls refuse non-user tokens; 403 and wording are sandbox-chosen
 	codeCatalogItemInvalid = 10001  // cart error CatalogItemIdIsNotValid ([SDK] CartErrorCode.cs)
 	codeCartInvalidInput   = 10010  // cart error InvalidInput
 	codeCartMaxSeats       = 10015  // cart error MaxAllowedSeatsPerSubscriptionExceeded

@@ -47,6 +47,7 @@ func New(opts Options) *Server {
 	if opts.CustomerRateLimit > 0 {
 		s.customers = &customerBuckets{rpm: opts.CustomerRateLimit, byID: map[string]*rate.Limiter{}}
 	}
+	s.applyAccess()
 	return s
 }
 
@@ -120,6 +121,10 @@ func (s *Server) serveV1(r *http.Request) (rep reply, cut bool) {
 			return reply{}, true
 		}
 		cut = true // a write is applied first; only its answer is lost
+	}
+	if !cut && s.faults.loseAnswer(r) { // LoseNextAnswers (faults.go): applied first, then cut off
+		s.stats.faults.Add(1)
+		cut = true
 	}
 	switch {
 	case rt != nil:

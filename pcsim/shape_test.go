@@ -13,7 +13,7 @@ import (
 // sample item has (in all of its items) must be present in every sandbox item, recursively. Under links only
 // "self" is required, because which other links a resource carries depends on its kind.
 func TestSampleShapes(t *testing.T) {
-	sb := newSandbox(t, nil)
+	sb := newSandbox(t, legacyWorld)
 	tok := sb.userToken()
 	mc := findMigrationCase(t, sb, tok)
 	base := "/v1/customers/" + mc.cid

@@ -68,7 +68,7 @@ func TestSuspendKaizala(t *testing.T) {
 }
 
 func TestPatchRefusals(t *testing.T) {
-	sb := newSandbox(t, nil)
+	sb := newSandbox(t, legacyWorld)
 	tok := sb.appToken()
 	cid := sb.customers(tok)[0].ID
 	var o struct {

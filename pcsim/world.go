@@ -11,6 +11,8 @@ import (
 type world struct {
 	customers []*customer // listing order
 	byID      map[string]*customer
+	draws     *worldDraws // how the customers were drawn, to draw the last ones again (worldgen.go)
+	access    accessGate  // Options.GDAPMissing, applied on first use (access.go)
 }
 
 type customer struct {
@@ -22,6 +24,7 @@ type customer struct {
 	users       []*user
 	orders      []*order
 	carts       []*cart
+	access      int // 0: the partner can read the tenant; else the 403 code its tenant reads answer (access.go)
 }
 
 type subscription struct {
@@ -41,6 +44,7 @@ type subscription struct {
 	nce          bool
 	version      int
 	seatsFrom    time.Time // bought seats count in subscribedskus from this instant on
+	visibleFrom  time.Time // a new-commerce purchase is listed only once its order is provisioned; zero = always
 }
 
 type user struct {
@@ -51,6 +55,7 @@ type user struct {
 	upn           string
 	usageLocation string // "" = the user has none (the key is omitted on the wire)
 	licenses      []heldLicense
+	refused       bool // licence assignments fail as if usageLocation were "" (Server.RefuseLicencesFor)
 }
 
 type heldLicense struct {
@@ -59,17 +64,18 @@ type heldLicense struct {
 }
 
 type order struct {
-	id           string // lower-case GUID
+	id           string // legacy: lower-case GUID; new commerce: 12 lower-case hex digits, like the docs' samples
 	created      time.Time
 	billingCycle string
 	lines        []orderLine
 	nce          bool
+	completes    time.Time // "pending" before this instant, "completed" from it on (legacy orders: created)
 }
 
 type orderLine struct {
 	number            int
 	offerID           string
-	subscriptionID    string
+	subscriptionID    string // shown only once the order is completed
 	friendlyName      string
 	quantity          int
 	termDuration      string
@@ -93,7 +99,14 @@ type cartLine struct {
 	quantity     int
 	billingCycle string
 	termDuration string
-	plan         *plan
+	plan         *plan      // nil when err is set and the catalog item is unknown
+	err          *cartError // why the line cannot be bought; the cart is still created ([PC-2023] cart-resources.md)
+}
+
+// cartError is a CartLineItem's error: a CartErrorCode number and its description.
+type cartError struct {
+	code        int
+	description string
 }
 
 func (w *world) customer(id string) *customer { return w.byID[strings.ToLower(id)] }

@@ -12,7 +12,8 @@ import (
 // TestKaizalaCandidates: the seeded world holds the subscriptions the bot has to find, spread over the
 // look-ahead windows it cares about, plus renewing and non-Kaizala subscriptions it must skip.
 func TestKaizalaCandidates(t *testing.T) {
-	sb := newSandbox(t, nil)
+	// As seeded: the customers GDAPMissing reserves get a Kaizala Pro subscription of their own (access_test.go).
+	sb := newSandbox(t, func(o *Options) { o.GDAPMissing = 0 })
 	tok := sb.appToken()
 	today := time.Now().UTC().Truncate(24 * time.Hour)
 	var candidates, within7, within30, within90, renewingSoon, otherNonRenewing, disabled, suspended int
@@ -81,6 +82,7 @@ func TestSeedDeterminesWorld(t *testing.T) {
 	world := func(seed int64, now time.Time) []byte {
 		return dumpWorld(t, newSandbox(t, func(o *Options) {
 			o.Seed, o.Customers = seed, 12
+			o.GDAPMissing = 0 // dumpWorld reads every tenant; TestDeniedCustomersAreDetermined covers the others
 			o.Now = func() time.Time { return now }
 		}))
 	}

@@ -40,25 +40,75 @@ var (
 	planBusinessPremium = mustPlan("cbdc14ab-d96c-4c30-b9f4-6ada7cdc1d46")
 )
 
-func buildWorld(seed int64, n int, today time.Time, kaizalaSeats int) *world {
-	g := &generator{r: rand.New(rand.NewPCG(uint64(seed), uint64(seed)^worldSalt)), today: today, kaizalaSeats: kaizalaSeats}
-	names, domains := g.companies(n)
-	kaizalaEnd := g.kaizalaEnds(n)
-	odd := g.r.Perm(n) // the first two get a "disabled" subscription, the third a suspended one
+// worldDraws keeps what drawing the customers needs, so that the last ones can be drawn again (redrawLast).
+type worldDraws struct {
+	src        *rand.PCG
+	today      time.Time
+	seats      int // Options.KaizalaSeats
+	kaizalaEnd map[int]int
+	odd        []int
+	before     []rand.PCG // the RNG state before each customer was drawn
+}
 
-	w := &world{byID: map[string]*customer{}}
+func buildWorld(seed int64, n int, today time.Time, kaizalaSeats int) *world {
+	src := rand.NewPCG(uint64(seed), uint64(seed)^worldSalt)
+	g := &generator{r: rand.New(src), today: today, kaizalaSeats: kaizalaSeats}
+	names, domains := g.companies(n)
+	d := &worldDraws{src: src, today: today, seats: kaizalaSeats, kaizalaEnd: g.kaizalaEnds(n)}
+	d.odd = g.r.Perm(n) // the first two get a "disabled" subscription, the third a suspended one
+	d.before = make([]rand.PCG, n)
+
+	w := &world{byID: map[string]*customer{}, draws: d}
 	for i := range n {
-		c := &customer{id: seededGUID(g.r), commerceID: seededGUID(g.r), companyName: names[i], domain: domains[i]}
-		end, hasKaizala := kaizalaEnd[i]
-		seats := g.subscriptions(c, hasKaizala, end, i == odd[0] || (n > 1 && i == odd[1]), n > 2 && i == odd[2])
-		g.users(c, seats)
-		if hasKaizala {
-			g.placeKaizalaHolders(c, end > cleanKaizalaWithin)
-		}
+		d.before[i] = *src
+		c := g.customer(d, i, n, names[i], domains[i], false)
 		w.customers = append(w.customers, c)
 		w.byID[c.id] = c
 	}
 	return w
+}
+
+// deniedKaizalaEnd is where the Kaizala Pro subscription of a customer reserved for an access failure ends, in
+// days from today: inside the 30-day alert window, so a scan reports it and a person plans for it, but late in
+// it, so that tests and the demo, which take the soonest-ending subscription, meet reachable customers first.
+const deniedKaizalaEnd = 29
+
+// customer draws customer i of n. A reserved customer holds an active, non-renewing Kaizala Pro subscription
+// ending deniedKaizalaEnd days from today, whatever the seed gave it.
+func (g *generator) customer(d *worldDraws, i, n int, name, domain string, reserved bool) *customer {
+	c := &customer{id: seededGUID(g.r), commerceID: seededGUID(g.r), companyName: name, domain: domain}
+	end, hasKaizala := d.kaizalaEnd[i]
+	if reserved {
+		end, hasKaizala = deniedKaizalaEnd, true
+	}
+	seats := g.subscriptions(c, hasKaizala, end, i == d.odd[0] || (n > 1 && i == d.odd[1]), n > 2 && i == d.odd[2])
+	g.users(c, seats)
+	if hasKaizala {
+		g.placeKaizalaHolders(c, end > cleanKaizalaWithin)
+	}
+	return c
+}
+
+// redrawLast draws the last k customers again as reserved ones, from the RNG state the first of them was drawn
+// with, and puts them in place of the seeded ones (same names and domains; the first keeps its ids). No other
+// customer changes. It returns the new customers in listing order.
+func (w *world) redrawLast(k int) []*customer {
+	d, n := w.draws, len(w.customers)
+	k = min(k, n)
+	if k <= 0 {
+		return nil
+	}
+	src := d.before[n-k]
+	g := &generator{r: rand.New(&src), today: d.today, kaizalaSeats: d.seats}
+	var out []*customer
+	for i := n - k; i < n; i++ {
+		old := w.customers[i]
+		c := g.customer(d, i, n, old.companyName, old.domain, true)
+		delete(w.byID, old.id)
+		w.customers[i], w.byID[c.id] = c, c
+		out = append(out, c)
+	}
+	return out
 }
 
 // subscriptions gives a customer its seeded subscriptions: Kaizala Pro (non-renewing) when chosen, and with

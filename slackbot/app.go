@@ -252,7 +252,7 @@ func (a *App) scan(ctx context.Context) (ScanResult, error) {
 		a.countScan("failed")
 		return ScanResult{}, err
 	}
-	if len(report.Failures) > 0 {
+	if len(report.Failures) > 0 || len(report.Access) > 0 {
 		a.countScan("partial")
 	} else {
 		a.countScan("ok")

@@ -208,9 +208,17 @@ func (a *App) isSubscription(ctx context.Context, id string) bool {
 
 func (a *App) planCommand(args []string, actor bot.Actor, responseURL string) *slack.Msg {
 	if len(args) < 2 {
-		return ephemeral(slackview.Refusal("Usage: /kaizala plan <subscription-id> <target> [seats], e.g. /kaizala plan 4A1B2C3D-… STANDARDPACK. See /kaizala targets for the targets."))
+		return ephemeral(slackview.Refusal("Usage: /kaizala plan <subscription-id> <target> [seats] [old=suspend|leave|cancel], e.g. /kaizala plan 4A1B2C3D-… STANDARDPACK. See /kaizala targets for the targets."))
 	}
 	sub, rest := args[0], args[1:]
+	var fate bot.OldFate
+	if last := rest[len(rest)-1]; len(rest) > 1 && strings.HasPrefix(strings.ToLower(last), "old=") {
+		f, ok := bot.ParseOldFate(last[len("old="):])
+		if !ok || f == "" {
+			return ephemeral(slackview.Refusal(fmt.Sprintf("%q is not something I can do with the old subscription: say old=suspend, old=leave (let it end on its end date) or old=cancel (new commerce, inside its cancellation window), or leave it out for the default.", last)))
+		}
+		fate, rest = f, rest[:len(rest)-1]
+	}
 	seats := 0
 	if n, err := strconv.Atoi(rest[len(rest)-1]); err == nil && len(rest) > 1 {
 		seats, rest = n, rest[:len(rest)-1]
@@ -219,14 +227,14 @@ func (a *App) planCommand(args []string, actor bot.Actor, responseURL string) *s
 		}
 	}
 	target := strings.Join(rest, " ")
-	a.startPlan(sub, target, seats, actor, responseURL)
+	a.startPlan(sub, target, seats, fate, actor, responseURL)
 	return ephemeral(slackview.Info(fmt.Sprintf("Working on a plan to move subscription %s to %s…", sub, target)))
 }
 
 // startPlan works out a plan in the background; the notifier posts it.
-func (a *App) startPlan(sub, target string, seats int, actor bot.Actor, responseURL string) {
+func (a *App) startPlan(sub, target string, seats int, fate bot.OldFate, actor bot.Actor, responseURL string) {
 	a.background(responseURL, func(ctx context.Context) slackview.Message {
-		m, refusal, err := a.Engine.Plan(ctx, bot.PlanRequest{SubscriptionID: sub, Target: target, Seats: seats, Requester: actor})
+		m, refusal, err := a.Engine.Plan(ctx, bot.PlanRequest{SubscriptionID: sub, Target: target, Seats: seats, OldFate: fate, Requester: actor})
 		switch {
 		case err != nil:
 			return a.failure("working out the plan", err)
@@ -359,6 +367,10 @@ func (a *App) scanReply(ctx context.Context) slackview.Message {
 		r.Customers, len(r.Expiring(90)), res.Alerts, channelMention(a.AlertChannel))
 	if n := len(r.Failures); n > 0 {
 		msg += fmt.Sprintf(" %d customers could not be read (first: %s: %v).", n, r.Failures[0].Customer.Label(), r.Failures[0].Err)
+	}
+	if n := len(r.Access); n > 0 {
+		first := r.Access[0].Summary()
+		msg += fmt.Sprintf(" Partner Center refused access to %d customers, so no migration can be planned for them (first: %s: %s).", n, first.Customer, first.Fix)
 	}
 	if res.Joined {
 		msg = "A scan was already running; here is what it found. " + msg

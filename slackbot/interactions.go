@@ -39,7 +39,7 @@ func (a *App) Interaction(ctx context.Context, ic slack.InteractionCallback) *sl
 				})
 				continue
 			}
-			a.startPlan(action.Value, target, 0, actor, ic.ResponseURL)
+			a.startPlan(action.Value, target, 0, "", actor, ic.ResponseURL)
 		case slackview.ActionReject:
 			id, planHash := slackview.ParseDecisionValue(action.Value)
 			a.askRejectReason(ic, id, planHash, actor)

@@ -84,9 +84,14 @@ func planPicker(subscriptionID string, targets []bot.Target, retired string) []s
 		return []slack.Block{contextBlock("The catalog lists no replacement plans for " + retired +
 			"; add them in KAIZALA_CATALOG, then plan with `/kaizala plan " + esc(subscriptionID, maxName) + " " + Escape("<target>") + "`.")}
 	}
+	buyable, needIDs := offered(targets)
+	if len(buyable) == 0 {
+		return []slack.Block{contextBlock("No plan for " + retired + " can be bought yet: each " + bot.NeedsIDs +
+			" (`/kaizala targets` lists them).")}
+	}
 	var options []*slack.OptionBlockObject
 	var initial *slack.OptionBlockObject
-	for _, t := range targets[:min(len(targets), maxOptions)] {
+	for _, t := range buyable[:min(len(buyable), maxOptions)] {
 		desc := t.SkuPartNumber
 		if p := price(t); p != "" {
 			desc += " · " + p + " a seat a month"
@@ -104,8 +109,11 @@ func planPicker(subscriptionID string, targets []bot.Target, retired string) []s
 	}
 	plan := button(ActionPlan, subscriptionID, "Plan migration").WithStyle(slack.StylePrimary)
 	hint := "Choose a plan and click *Plan migration*, or type `/kaizala plan " + esc(subscriptionID, maxName) + " " + Escape("<target> [seats]") + "`."
-	if len(targets) > maxOptions {
-		hint += fmt.Sprintf(" The list shows the first %d of %d plans; `/kaizala targets` lists them all.", maxOptions, len(targets))
+	if len(buyable) > maxOptions {
+		hint += fmt.Sprintf(" The list shows the first %d of %d plans; `/kaizala targets` lists them all.", maxOptions, len(buyable))
+	}
+	if needIDs > 0 {
+		hint += fmt.Sprintf(" %s not offered here: no ids in KAIZALA_CATALOG yet (`/kaizala targets` lists them).", plural(needIDs, "plan", "plans"))
 	}
 	return []slack.Block{actions("kaizala_alert:"+subscriptionID, picker, plan), contextBlock(hint)}
 }

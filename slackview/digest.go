@@ -115,14 +115,25 @@ func scanHealth(d *bot.Digest, sinceWhen string, loc *time.Location) string {
 	}
 	out := fmt.Sprintf("Last scan %s, took %s: %s read, %s of retired products found.",
 		stamp(s.Started, loc), took, plural(s.Customers, "customer", "customers"), plural(s.Findings, "subscription", "subscriptions"))
-	if len(s.Failures) == 0 {
+	if len(s.Failures) == 0 && len(s.Access) == 0 {
 		out += " Every customer could be read."
-	} else {
+	}
+	if len(s.Failures) > 0 {
 		fails := make([]string, len(s.Failures))
 		for i, f := range s.Failures {
 			fails[i] = esc(f, maxLine)
 		}
 		out += fmt.Sprintf(" Could not read %s:\n", plural(len(s.Failures), "customer", "customers")) + bullets(fails, digestListed, 0)
+	}
+	if len(s.Access) > 0 {
+		// Subscriptions were read, licences refused: nothing can be planned
+		// for these customers until someone fixes access.
+		lines := make([]string, len(s.Access))
+		for i, a := range s.Access {
+			lines[i] = fmt.Sprintf("%s — %s (%s)", customerName(a.Customer, "", a.CustomerID), esc(a.Fix, maxLine), esc(a.Code, maxName))
+		}
+		out += fmt.Sprintf("\nCannot read the licences of %s, so no migration can be planned for them:\n", plural(len(s.Access), "customer", "customers")) +
+			bullets(lines, digestListed, 0)
 	}
 	return out + "\n" + throttled
 }

@@ -157,6 +157,11 @@ func fullDigest() *bot.Digest {
 			Started: time.Date(2026, 11, 24, 6, 0, 0, 0, time.UTC), Finished: time.Date(2026, 11, 24, 6, 1, 12, 0, time.UTC),
 			Customers: 40, Findings: 16,
 			Failures: []string{"northwind.onmicrosoft.com: 403 Forbidden (the partner relationship was removed)", "adatum.onmicrosoft.com: retries used up after 5 attempts"},
+			Access: []bot.ScanAccess{
+				{CustomerID: "c1", Customer: "Contoso Ltd", Code: "900308", Fix: "grant the License Administrator GDAP role for Contoso Ltd"},
+				{CustomerID: "w1", Customer: "Woodgrove Bank", Code: "900309", Fix: "the customer's Conditional Access blocks the partner: ask Woodgrove Bank to exclude Service provider users " +
+					"(under Guest or external users) from the policy"},
+			},
 		},
 		Throttled: 3,
 		AuditHead: &bot.AuditHead{Seq: 1234, Hash: "3f9a0c1d2e4b5a69"},

@@ -17,7 +17,7 @@ var commands = []command{
 	{"list [days]", "subscriptions that end within days (default 90), most urgent first", "/kaizala list 30"},
 	{"status <subscription-id | customer domain>", "a subscription, or all of a customer's, and their migrations", "/kaizala status contoso.onmicrosoft.com"},
 	{"targets", "the plans Kaizala Pro users can move to, and what to type for each", "/kaizala targets"},
-	{"plan <subscription-id> <target> [seats]", "works out exactly what a migration buys, moves and suspends, and posts it for approval; nothing changes before it is approved", "/kaizala plan 4A1B2C3D-5E6F-4A7B-8C9D-0E1F2A3B4C5D STANDARDPACK"},
+	{"plan <subscription-id> <target> [seats] [old=suspend|leave|cancel]", "works out exactly what a migration buys, what it costs, who moves and what happens to the old subscription, and posts it for approval; nothing changes before it is approved", "/kaizala plan 4A1B2C3D-5E6F-4A7B-8C9D-0E1F2A3B4C5D STANDARDPACK"},
 	{"approve <request-id>", "approves a plan (approvers only, never your own request)", "/kaizala approve M7K2QX"},
 	{"reject <request-id> [reason]", "rejects a plan that has not started; the requester may withdraw their own", "/kaizala reject M7K2QX renewing by phone instead"},
 	{"retry <request-id>", "after a failure, runs the failed step again; after a stop for a new approval, makes a new plan", "/kaizala retry M7K2QX"},
@@ -31,7 +31,7 @@ const approvalSteps = "1. Someone asks for a plan: *Plan migration* on an alert,
 	"The plan shows exactly what will be bought, which users move and what is suspended.\n" +
 	"2. An approver clicks *Approve* on the plan, or types `/kaizala approve <id>`; you cannot approve your own request.\n" +
 	"3. Once enough approvers agree, the bot buys the new subscription, moves each user's licence and suspends the old subscription, " +
-	"reporting in the plan's thread. The old subscription is de-provisioned automatically 120 days later."
+	"reporting in the plan's thread. A suspended legacy subscription is deleted at the end of its term or 90 days later, whichever comes first."
 
 // Help is the ephemeral help for /kaizala: every command with a one-line
 // explanation and an example, and how a migration gets approved. When

@@ -120,7 +120,14 @@ func actionWords(e bot.AuditEntry) string {
 	case bot.ActionUserFailed:
 		return with(with("could not move", "upn", " "), "error", ": ")
 	case bot.ActionSuspended:
+		if _, ok := e.Detail["fate"]; ok {
+			return with(with(with("old subscription", "fate", ": "), "billing", "; "), "endsOn", "; until ")
+		}
 		return with("suspended the old subscription; de-provisioned on", "deprovisionOn", " ")
+	case bot.ActionCartCreated:
+		return with("created cart", "cartId", " ")
+	case bot.ActionOrdered:
+		return with("checked out; order placed", "orderIds", ": ")
 	case bot.ActionDone:
 		return "finished the migration"
 	case bot.ActionFailed:

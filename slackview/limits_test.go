@@ -291,8 +291,10 @@ func everyMessage(customer bot.Customer, errText string, move, findings int) map
 	d.MostUrgent, d.MostUrgentMore = found, 7
 	d.Waiting, d.Running, d.Completed, d.Failed, d.Rejected = ms, ms, ms, ms, ms
 	d.Scan.Failures = []string{}
+	d.Scan.Access = nil
 	for range findings {
 		d.Scan.Failures = append(d.Scan.Failures, customer.Name+": "+errText)
+		d.Scan.Access = append(d.Scan.Access, bot.ScanAccess{CustomerID: customer.Name, Customer: customer.Name, Code: errText, Fix: errText})
 	}
 
 	out := map[string]Message{

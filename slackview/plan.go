@@ -47,21 +47,23 @@ func Plan(v PlanView) Message {
 	blocks := []slack.Block{
 		header("Migration plan " + esc(m.ID, maxName) + ": " + retired + " → " + target),
 		section("*Customer:* " + customerLabel(cmp.Or(p.CustomerName, m.CustomerName), cmp.Or(p.CustomerDomain, m.CustomerDomain), m.CustomerID)),
-		section("*Buy:* " + buyWords(p)),
-		section("*Move:* " + moveWords(p, retired, target)),
+		section("*Buy:* " + buyWords(p, loc)),
 	}
+	if odd := p.Unusual(); len(odd) > 0 && m.State == bot.StatePendingApproval {
+		blocks = append(blocks, section(":warning: *Unusual seat count:* "+esc(strings.Join(odd, "; "), maxError)+". Check it before approving."))
+	}
+	blocks = append(blocks, section("*Move:* "+moveWords(p, retired, target)))
 	if len(p.CannotMove) > 0 {
 		blocks = append(blocks, section("*Cannot move:* "+cannotMoveWords(p, retired)))
 	}
 	blocks = append(blocks,
-		section(fmt.Sprintf("*Suspend:* subscription %s (%s, ends %s), de-provisioned automatically on %s.",
-			code(subID), plural(p.Subscription.Quantity, "seat", "seats"), endDay(p.Subscription.EndDate), day(p.Deprovision, loc))),
+		section(oldWords(p, subID, loc)),
 		contextBlock(whoDecided(v, required)...),
 	)
 	blocks = append(blocks, stateBlocks(v, name, retired, target)...)
 
-	text := fmt.Sprintf("Migration plan %s for %s: buy %s, move %s, suspend %s",
-		esc(m.ID, maxName), name, buyShort(p, target), plural(len(p.Move), "user", "users"), esc(subID, maxName))
+	text := fmt.Sprintf("Migration plan %s for %s: buy %s, move %s, %s %s",
+		esc(m.ID, maxName), name, buyShort(p, target), plural(len(p.Move), "user", "users"), fateVerb(p), esc(subID, maxName))
 	if m.State == bot.StatePendingApproval {
 		text += fmt.Sprintf(". Waiting for approval (%d of %d).", len(approvers(v)), required)
 	} else {
@@ -70,8 +72,9 @@ func Plan(v PlanView) Message {
 	return Message{Text: fallback(text), Blocks: blocks}
 }
 
-// buyWords says what is bought and about what it costs at list price.
-func buyWords(p bot.Plan) string {
+// buyWords says what is bought, on what terms, and what it costs at list
+// price a month and for the whole term.
+func buyWords(p bot.Plan, loc *time.Location) string {
 	t := p.Target
 	if p.Seats == 0 {
 		if p.FreeTargetSeats > 0 {
@@ -80,16 +83,104 @@ func buyWords(p bot.Plan) string {
 		}
 		return "nothing to buy: every user to move already holds " + esc(t.Name, maxName) + "."
 	}
-	s := fmt.Sprintf("%s of %s (%s)", plural(p.Seats, "seat", "seats"), esc(t.Name, maxName), code(t.SkuPartNumber))
+	s := fmt.Sprintf("%s of %s (%s), %s, billed %s", plural(p.Seats, "seat", "seats"), esc(t.Name, maxName), code(t.SkuPartNumber),
+		termWords(t.Term()), cycleWords(t.Cycle()))
+	if how, _ := t.HowToBuy(); how == bot.BuyByLegacyOrder {
+		s += " (legacy offer)"
+	} else {
+		s += " (new commerce)"
+	}
 	if t.ListPrice > 0 {
 		cur := esc(t.Currency, 10)
-		s += fmt.Sprintf(", about %s a month at list price, %d × %s",
-			strings.TrimSpace(cur+" "+money(float64(p.Seats)*t.ListPrice)), p.Seats, money(t.ListPrice))
+		s += fmt.Sprintf(": about %s a month and %s for the whole term at list price (%d × %s a month)",
+			strings.TrimSpace(cur+" "+money(p.MonthlyPrice())), strings.TrimSpace(cur+" "+money(p.TermPrice())), p.Seats, money(t.ListPrice))
 	}
 	if p.FreeTargetSeats > 0 {
 		s += fmt.Sprintf(" (the customer already has %s)", plural(p.FreeTargetSeats, "free seat", "free seats"))
 	}
+	if until := p.NewCancellableUntil(); !until.IsZero() {
+		s += fmt.Sprintf(". It can be cancelled with a refund until about %s (7 days after purchase; the exact date is the new subscription's own), after that the whole term is billed", day(until, loc))
+	}
 	return s + "."
+}
+
+// cycleWords says a billing cycle as an adverb: "annually", "monthly".
+func cycleWords(c string) string {
+	switch strings.ToLower(c) {
+	case "annual":
+		return "annually"
+	case "monthly":
+		return "monthly"
+	case "triennial":
+		return "every three years"
+	}
+	return esc(strings.ToLower(c), 20)
+}
+
+// termWords says a term duration in words: "a 1-year term (P1Y)".
+func termWords(d string) string {
+	n := bot.TermMonths(d)
+	switch {
+	case n == 0:
+		return "term " + code(d)
+	case n%12 == 0:
+		return fmt.Sprintf("a %d-year term (%s)", n/12, esc(d, 10))
+	}
+	return fmt.Sprintf("a %d-month term (%s)", n, esc(d, 10))
+}
+
+// oldDoneWords says what step C did to the old subscription and what that
+// means for its billing; ends is from bot.OldOutcome.
+func oldDoneWords(p bot.Plan, subID string, ends time.Time, loc *time.Location) string {
+	id := code(subID)
+	switch f := cmp.Or(p.OldFate, bot.FateSuspend); {
+	case f == bot.FateSuspend && !p.Subscription.NewCommerce:
+		return fmt.Sprintf("Suspended subscription %s: its billing stopped with a prorated credit; Microsoft deletes it on %s.", id, day(ends, loc))
+	case f == bot.FateSuspend:
+		return fmt.Sprintf("Suspended subscription %s; as a new-commerce subscription it is billed until %s.", id, endDay(ends))
+	case f == bot.FateCancel:
+		return fmt.Sprintf("Cancelled subscription %s inside its cancellation window: refunded.", id)
+	}
+	return fmt.Sprintf("Subscription %s has auto-renew off: it ends on %s and is billed until then.", id, endDay(ends))
+}
+
+// fateWords name what step C does to the old subscription: the verb on a
+// plan, and the participle once done.
+var fateWords = map[bot.OldFate]struct{ verb, done string }{
+	bot.FateSuspend: {"suspend", "suspended"},
+	bot.FateCancel:  {"cancel", "cancelled"},
+	bot.FateLeave:   {"leave to end", "left to end"},
+}
+
+// fateDone is what step C did, for a finished migration.
+func fateDone(p bot.Plan) string { return fateWords[cmp.Or(p.OldFate, bot.FateSuspend)].done }
+
+// fateVerb is what step C does.
+func fateVerb(p bot.Plan) string { return fateWords[cmp.Or(p.OldFate, bot.FateSuspend)].verb }
+
+// oldWords says what happens to the old subscription and to its billing.
+func oldWords(p bot.Plan, subID string, loc *time.Location) string {
+	s := p.Subscription
+	what := fmt.Sprintf("subscription %s (%s, ends %s)", code(subID), plural(s.Quantity, "seat", "seats"), endDay(s.EndDate))
+	switch f := cmp.Or(p.OldFate, bot.FateSuspend); {
+	case f == bot.FateSuspend && !s.NewCommerce:
+		deleted := p.Deprovision
+		if deleted.IsZero() {
+			deleted = bot.DeletionDate(p.CreatedAt, s.EndDate)
+		}
+		return fmt.Sprintf("*Suspend:* %s. Billing stops with a prorated credit; Microsoft deletes it on %s (the end of its term or 90 days after suspension, whichever comes first).",
+			what, day(deleted, loc))
+	case f == bot.FateSuspend:
+		return fmt.Sprintf("*Suspend:* %s, a new-commerce subscription: suspending it does *not* stop its billing, which continues until %s.", what, endDay(s.EndDate))
+	case f == bot.FateCancel:
+		return fmt.Sprintf("*Cancel:* %s, inside its cancellation window (until %s): refunded for the seats Partner Center shows as refundable.",
+			what, stamp(s.CancellableUntil, loc))
+	}
+	line := fmt.Sprintf("*Leave to end:* %s, a new-commerce subscription: auto-renew off, it ends on its end date and is billed until then.", what)
+	if s.NewCommerce && s.CancellableUntil.After(p.CreatedAt) {
+		line += fmt.Sprintf(" It can still be cancelled with a refund until %s: plan again with `old=cancel` for that.", stamp(s.CancellableUntil, loc))
+	}
+	return line
 }
 
 // buyShort is buyWords for a fallback text: "25 Office 365 E1" or "nothing".
@@ -190,6 +281,43 @@ func whoDecided(v PlanView, required int) []string {
 	return out
 }
 
+// approveWords is the Approve dialog's text (at most 300 characters): what
+// is bought on what terms and for how much, and what happens to the old
+// subscription and its billing.
+func approveWords(p bot.Plan, target, customer, subID string, loc *time.Location) string {
+	var buy string
+	if p.Seats == 0 {
+		buy = fmt.Sprintf("Moves %s of %s to %s; buys nothing.", plural(len(p.Move), "user", "users"), customer, target)
+	} else {
+		buy = fmt.Sprintf("Buys %d %s for %s: %s, billed %s", p.Seats, target, customer, esc(p.Target.Term(), 10), cycleWords(p.Target.Cycle()))
+		if p.Target.ListPrice > 0 {
+			cur := esc(p.Target.Currency, 10)
+			buy += fmt.Sprintf(", %s/month, %s/term", strings.TrimSpace(cur+" "+money(p.MonthlyPrice())), strings.TrimSpace(cur+" "+money(p.TermPrice())))
+		}
+		if until := p.NewCancellableUntil(); !until.IsZero() {
+			buy += ", cancellable until ~" + day(until, loc)
+		}
+		buy += "."
+	}
+	s := p.Subscription
+	var old string
+	switch f := cmp.Or(p.OldFate, bot.FateSuspend); {
+	case f == bot.FateSuspend && !s.NewCommerce:
+		deleted := p.Deprovision
+		if deleted.IsZero() {
+			deleted = bot.DeletionDate(p.CreatedAt, s.EndDate)
+		}
+		old = fmt.Sprintf(" Suspends %s: billing stops; deleted %s.", subID, day(deleted, loc))
+	case f == bot.FateSuspend:
+		old = fmt.Sprintf(" Suspends %s; its billing continues to %s.", subID, endDay(s.EndDate))
+	case f == bot.FateCancel:
+		old = fmt.Sprintf(" Cancels %s with a refund.", subID)
+	default:
+		old = fmt.Sprintf(" Leaves %s to end %s, billed until then.", subID, endDay(s.EndDate))
+	}
+	return buy + old
+}
+
 // stateBlocks are the buttons and words that fit the migration's state.
 func stateBlocks(v PlanView, customer, retired, target string) []slack.Block {
 	m := v.Migration
@@ -203,12 +331,9 @@ func stateBlocks(v PlanView, customer, retired, target string) []slack.Block {
 
 	switch {
 	case m.State == bot.StatePendingApproval:
-		what := fmt.Sprintf("This buys %s of %s for %s and suspends subscription %s.",
-			plural(m.Plan.Seats, "seat", "seats"), short(target), short(customer), esc(m.SubscriptionID, maxConfirmName))
-		if m.Plan.Seats == 0 {
-			what = fmt.Sprintf("This moves %s of %s to %s and suspends subscription %s.",
-				plural(len(m.Plan.Move), "user", "users"), short(customer), short(target), esc(m.SubscriptionID, maxConfirmName))
-		}
+		// Names are cut shorter here than elsewhere: the dialog must also
+		// hold the terms, the prices and the old subscription's fate.
+		what := approveWords(m.Plan, truncate(target, 40), truncate(customer, 40), esc(m.SubscriptionID, maxConfirmName), loc)
 		approve := button(ActionApprove, DecisionValue(m), "Approve").WithStyle(slack.StylePrimary).
 			WithConfirm(confirm("Approve migration?", what, "Approve", "Cancel"))
 		reject := button(ActionReject, DecisionValue(m), "Reject").WithStyle(slack.StyleDanger)
@@ -222,14 +347,12 @@ func stateBlocks(v PlanView, customer, retired, target string) []slack.Block {
 		return []slack.Block{section(":hourglass_flowing_sand: " + line + " Progress is posted in this thread.")}
 
 	case m.State == bot.StateDone:
-		// De-provisioning counts from the suspension, the migration's last
-		// step, not from the plan.
-		deprovision := m.Plan.Deprovision
-		if !m.UpdatedAt.IsZero() {
-			deprovision = m.UpdatedAt.Add(bot.DeprovisionAfter)
-		}
-		return []slack.Block{section(fmt.Sprintf(":white_check_mark: *Done:* %s; old subscription suspended, de-provisioned on %s. Finished %s.",
-			newSubscription(m), day(deprovision, loc), stamp(m.UpdatedAt, loc)))}
+		// The deletion date counts from step C, the migration's last step,
+		// not from the plan.
+		at := cmp.Or(m.UpdatedAt, m.Plan.CreatedAt)
+		ends, _ := bot.OldOutcome(m.Plan, at)
+		return []slack.Block{section(fmt.Sprintf(":white_check_mark: *Done:* %s. %s Finished %s.",
+			newSubscription(m), oldDoneWords(m.Plan, m.SubscriptionID, ends, loc), stamp(m.UpdatedAt, loc)))}
 
 	case m.State == bot.StateFailed:
 		line := fmt.Sprintf(":x: *Failed at %s:* %s\nRetry picks up where it stopped (or type `/kaizala retry %s`).",

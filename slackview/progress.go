@@ -63,13 +63,16 @@ func Progress(e bot.Event, loc *time.Location) (text string, ok bool) {
 		return fallback("Could not move " + upn + ": " + sentence(why)), true
 
 	case bot.EventSuspended:
-		return fallback(fmt.Sprintf("Suspended subscription %s; it will be de-provisioned on %s.",
-			code(m.SubscriptionID), day(e.Deprovision, loc))), true
+		return fallback(oldDoneWords(m.Plan, m.SubscriptionID, e.Deprovision, loc)), true
+
+	case bot.EventProvisioning:
+		return fallback(fmt.Sprintf(":hourglass: The purchase is made; waiting for Microsoft to provision order %s. The new subscription is named here once it exists; nothing is bought twice.",
+			code(e.Message))), true
 
 	case bot.EventDone:
-		return fallback(fmt.Sprintf(":white_check_mark: Done. The users of %s now have %s (%s); subscription %s is suspended.",
+		return fallback(fmt.Sprintf(":white_check_mark: Done. The users of %s now have %s (%s); old subscription %s %s.",
 			customerName(m.CustomerName, m.CustomerDomain, m.CustomerID), esc(m.Plan.Target.Name, maxName),
-			newSubscription(m), code(m.SubscriptionID))), true
+			newSubscription(m), code(m.SubscriptionID), fateDone(m.Plan))), true
 
 	case bot.EventFailed:
 		return fallback(fmt.Sprintf(":x: Failed at %s: %s Retry with the button above or `/kaizala retry %s`.",

@@ -129,14 +129,14 @@ func TestPlanPendingAsksForApproval(t *testing.T) {
 	case approve.Confirm == nil:
 		t.Error("Approve has no confirmation dialog")
 	case approve.Confirm.Title.Text != "Approve migration?" ||
-		approve.Confirm.Text.Text != "This buys 25 seats of Office 365 E1 for Contoso Ltd and suspends subscription "+kaizalaSubID+".":
+		approve.Confirm.Text.Text != "Buys 25 Office 365 E1 for Contoso Ltd: P1Y, billed annually, USD 250.00/month, USD 3,000.00/term, cancellable until ~Mon 30 Nov 2026. Suspends "+kaizalaSubID+": billing stops; deleted Sun 21 Feb 2027.":
 		t.Errorf("confirmation dialog: %q / %q", approve.Confirm.Title.Text, approve.Confirm.Text.Text)
 	}
 	if reject := buttons(msg)[ActionReject]; reject == nil || reject.Value != DecisionValue(m) || reject.Style != slack.StyleDanger {
 		t.Errorf("Reject button: %+v", reject)
 	}
 	all := string(payload(t, msg))
-	for _, want := range []string{kaizalaSubID, "23 users", "about USD 250.00 a month at list price, 25 × 10.00", "field.worker2@contoso.onmicrosoft.com — no usage location"} {
+	for _, want := range []string{kaizalaSubID, "23 users", "about USD 250.00 a month and USD 3,000.00 for the whole term at list price (25 × 10.00 a month)", "a 1-year term (P1Y), billed annually", "Microsoft deletes it on", "field.worker2@contoso.onmicrosoft.com — no usage location"} {
 		if !strings.Contains(all, want) {
 			t.Errorf("the plan does not say %q", want)
 		}
@@ -292,9 +292,9 @@ func TestProgress(t *testing.T) {
 		{"user failed", bot.Event{Kind: bot.EventUserFailed, Migration: m, Move: &bot.UserMove{UPN: "user02@contoso.onmicrosoft.com", Error: "licence update conflict"}},
 			"Could not move user02@contoso.onmicrosoft.com: licence update conflict."},
 		{"suspended", bot.Event{Kind: bot.EventSuspended, Migration: m, Deprovision: time.Date(2027, 3, 24, 8, 0, 0, 0, time.UTC)},
-			"Suspended subscription `" + kaizalaSubID + "`; it will be de-provisioned on Wed 24 Mar 2027."},
+			"Suspended subscription `" + kaizalaSubID + "`: its billing stopped with a prorated credit; Microsoft deletes it on Wed 24 Mar 2027."},
 		{"done", bot.Event{Kind: bot.EventDone, Migration: m},
-			":white_check_mark: Done. The users of Contoso Ltd now have Office 365 E1 (new subscription `" + newSubID + "`); subscription `" + kaizalaSubID + "` is suspended."},
+			":white_check_mark: Done. The users of Contoso Ltd now have Office 365 E1 (new subscription `" + newSubID + "`); old subscription `" + kaizalaSubID + "` suspended."},
 		{"failed", bot.Event{Kind: bot.EventFailed, Migration: failed, Message: "Partner Center answered 500"},
 			":x: Failed at verifying: Partner Center answered 500. Retry with the button above or `/kaizala retry M7K2QX`."},
 		{"needs approval", bot.Event{Kind: bot.EventNeedsApproval, Migration: stale, Message: stale.Error},
@@ -379,7 +379,7 @@ func TestPlanConfirmNamesTheSubscription(t *testing.T) {
 	m := migration(bot.StatePendingApproval)
 	m.Plan.CustomerName = strings.Repeat("Contoso & Söhne ", 300)
 	c := buttons(Plan(PlanView{Migration: m, Required: 1, Now: now, Location: cet}))[ActionApprove].Confirm.Text.Text
-	if !strings.HasSuffix(c, "suspends subscription "+kaizalaSubID+".") {
+	if !strings.Contains(c, "Suspends "+kaizalaSubID+": billing stops; deleted ") {
 		t.Errorf("with a long customer name the dialog no longer names the subscription: %q", c)
 	}
 }

@@ -26,6 +26,14 @@ func (db *DB) SaveScan(ctx context.Context, r *bot.ScanReport) error {
 	if err != nil {
 		return fmt.Errorf("saving the scan: %w", err)
 	}
+	access := make([]scanAccess, len(r.Access))
+	for i, a := range r.Access {
+		access[i] = scanAccess(a.Summary())
+	}
+	accessJSON, err := jsonText(access)
+	if err != nil {
+		return fmt.Errorf("saving the scan: %w", err)
+	}
 	err = db.inTx(ctx, func(tx *sql.Tx) error {
 		for _, f := range r.Findings {
 			c, s := f.Customer, f.Subscription
@@ -45,14 +53,23 @@ func (db *DB) SaveScan(ctx context.Context, r *bot.ScanReport) error {
 				return fmt.Errorf("subscription %s: %w", s.ID, err)
 			}
 		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO scans (started_at, finished_at, customers, findings, failures) VALUES (?, ?, ?, ?, ?)`,
-			formatTime(r.Started), formatTime(seen), r.Customers, len(r.Findings), failuresJSON)
+		_, err := tx.ExecContext(ctx, `INSERT INTO scans (started_at, finished_at, customers, findings, failures, access) VALUES (?, ?, ?, ?, ?, ?)`,
+			formatTime(r.Started), formatTime(seen), r.Customers, len(r.Findings), failuresJSON, accessJSON)
 		return err
 	})
 	if err != nil {
 		return fmt.Errorf("saving the scan: %w", err)
 	}
 	return nil
+}
+
+// scanAccess is a bot.ScanAccess in the scans.access JSON column; the
+// tags keep the stored names when the Go names change.
+type scanAccess struct {
+	CustomerID string `json:"customerId"`
+	Customer   string `json:"customer"`
+	Code       string `json:"code"`
+	Fix        string `json:"fix"`
 }
 
 const trackedColumns = `subscription_id, customer_id, customer_domain, customer_name, offer_id, offer_name, friendly_name,
@@ -109,13 +126,17 @@ func scanTracked(r rowScanner) (bot.TrackedSubscription, error) {
 // LastScan returns the summary of the latest scan, or ErrNotFound.
 func (db *DB) LastScan(ctx context.Context) (*bot.ScanSummary, error) {
 	var s bot.ScanSummary
-	err := db.sql.QueryRowContext(ctx, `SELECT started_at, finished_at, customers, findings, failures FROM scans ORDER BY id DESC LIMIT 1`).
-		Scan(timeColumn{&s.Started}, timeColumn{&s.Finished}, &s.Customers, &s.Findings, jsonColumn{&s.Failures})
+	var access []scanAccess
+	err := db.sql.QueryRowContext(ctx, `SELECT started_at, finished_at, customers, findings, failures, access FROM scans ORDER BY id DESC LIMIT 1`).
+		Scan(timeColumn{&s.Started}, timeColumn{&s.Finished}, &s.Customers, &s.Findings, jsonColumn{&s.Failures}, jsonColumn{&access})
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("no scan yet: %w", bot.ErrNotFound)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("reading the last scan: %w", err)
+	}
+	for _, a := range access {
+		s.Access = append(s.Access, bot.ScanAccess(a))
 	}
 	return &s, nil
 }

@@ -35,7 +35,8 @@ func TestSaveScanTracksSubscriptions(t *testing.T) {
 	}}
 	second := &bot.ScanReport{Started: t2.Add(-time.Minute), Finished: t2, Customers: 3, Findings: []bot.Finding{
 		finding(contoso, "sub-a", 12, day(30), 59), finding(fabrikam, "SUB-C", 1, time.Time{}, 0), finding(contoso, "SUB-D", 3, day(10), 39),
-	}, Failures: []bot.CustomerFailure{{Customer: bot.Customer{ID: "CUST-G", Domain: "gamma.example"}, Err: errors.New("403 forbidden")}}}
+	}, Failures: []bot.CustomerFailure{{Customer: bot.Customer{ID: "CUST-G", Domain: "gamma.example"}, Err: errors.New("403 forbidden")}},
+		Access: []bot.CustomerAccess{{Customer: fabrikam, Problem: bot.AccessProblem{Code: "900308", Kind: bot.AccessGDAPRole, Role: bot.RoleLicenseAdministrator}}}}
 	for _, r := range []*bot.ScanReport{first, second} {
 		if err := db.SaveScan(ctx, r); err != nil {
 			t.Fatal(err)
@@ -77,5 +78,15 @@ func TestSaveScanTracksSubscriptions(t *testing.T) {
 	if !last.Started.Equal(second.Started) || !last.Finished.Equal(t2) || last.Customers != 3 || last.Findings != 3 ||
 		len(last.Failures) != 1 || last.Failures[0] != "gamma.example (CUST-G): 403 forbidden" {
 		t.Errorf("last scan %+v", last)
+	}
+	wantAccess := bot.ScanAccess{CustomerID: "CUST-F", Customer: "Fabrikam", Code: "900308", Fix: "grant the License Administrator GDAP role for Fabrikam"}
+	if len(last.Access) != 1 || last.Access[0] != wantAccess {
+		t.Errorf("last scan's access problems %+v, want [%+v]", last.Access, wantAccess)
+	}
+	if err := db.SaveScan(ctx, first); err != nil {
+		t.Fatal(err)
+	}
+	if last, err := db.LastScan(ctx); err != nil || len(last.Access) != 0 {
+		t.Errorf("a scan without access problems: %+v, %v; want none", last, err)
 	}
 }

@@ -112,8 +112,9 @@ func run(users, rpm int, latency time.Duration, concurrency int, slack float64) 
 }
 
 // world finds a seed with n Kaizala Pro subscriptions of different customers
-// ending within 90 days (so every holder can be licensed) and returns the
-// sandbox and those subscriptions.
+// ending within 90 days (so every holder can be licensed) whose licences the
+// partner may read (the sandbox refuses some customers', as Partner Center
+// does without a GDAP role), and returns the sandbox and those subscriptions.
 func world(users, rpm int, latency time.Duration, n int) (*pcsim.Server, []string, error) {
 	for seed := int64(1); seed < 100; seed++ {
 		opts := pcsim.DefaultOptions()
@@ -121,18 +122,22 @@ func world(users, rpm int, latency time.Duration, n int) (*pcsim.Server, []strin
 		opts.RateLimit, opts.Latency, opts.ProvisioningDelay = rpm, latency, 200*time.Millisecond
 		sim := pcsim.New(opts)
 		srv := httptest.NewServer(sim)
-		client, err := pctest.Client(srv.URL, false, nil)
+		client, err := pctest.Client(srv.URL, true, nil)
 		if err != nil {
 			srv.Close()
 			return nil, nil, err
 		}
-		report, err := (&bot.Scanner{Source: pcclient.Adapter{Client: client}}).Scan(context.Background())
+		pc := pcclient.Adapter{Client: client}
+		report, err := (&bot.Scanner{Source: pc, Probe: pc}).Scan(context.Background())
 		srv.Close()
 		if err != nil {
 			return nil, nil, err
 		}
 		var subs []string
 		seen := map[string]bool{}
+		for _, a := range report.Access {
+			seen[a.Customer.ID] = true // refused: no migration can be planned there
+		}
 		for _, f := range report.Expiring(90) {
 			if !seen[f.Customer.ID] && len(subs) < n {
 				seen[f.Customer.ID] = true
@@ -276,7 +281,7 @@ func start(ctx context.Context, sim *pcsim.Server, rpm, concurrency int) (*bench
 	if err := b.engine.Start(ctx); err != nil {
 		return fail(err)
 	}
-	b.scanner = &bot.Scanner{Source: pc}
+	b.scanner = &bot.Scanner{Source: pc, Probe: pc}
 	report, err := b.scanner.Scan(ctx)
 	if err != nil {
 		return fail(err)
