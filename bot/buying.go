@@ -218,6 +218,11 @@ func (e *Engine) awaitOrders(ctx context.Context, m *Migration, st *Step, ids []
 				return err
 			}
 			e.publish(Event{Kind: EventProvisioning, Migration: *m, Message: strings.Join(pending, ", ")})
+			// Journal the user moves while Microsoft provisions: step B
+			// needs them, and a thousand saves are time the wait hides.
+			if _, err := e.ensureMoves(ctx, m); err != nil {
+				return err
+			}
 		}
 		if !e.now().Before(began.Add(timeout)) {
 			// Retry waits again from then.

@@ -103,7 +103,17 @@ func (e *Engine) recordFailure(ctx context.Context, st *Step, cause error, kind 
 // before anything was bought.
 func (e *Engine) checkWorld(ctx context.Context, m *Migration, freeSeats bool) error {
 	p := m.Plan
+	// The two reads go out together: checkWorld runs before every write
+	// step, and a migration's sequential calls are what its time is made of.
+	var (
+		sub      Subscription
+		pools    []LicensePool
+		poolsErr error
+		wg       sync.WaitGroup
+	)
+	wg.Go(func() { pools, poolsErr = e.PC.LicensePools(ctx, m.CustomerID) })
 	sub, err := e.PC.GetSubscription(ctx, m.CustomerID, m.SubscriptionID)
+	wg.Wait()
 	if err != nil {
 		return fmt.Errorf("re-reading subscription %s: %w", m.SubscriptionID, err)
 	}
@@ -114,9 +124,8 @@ func (e *Engine) checkWorld(ctx context.Context, m *Migration, freeSeats bool) e
 	if sub.Quantity != p.Subscription.Quantity {
 		changes = append(changes, fmt.Sprintf("the subscription's quantity changed from %d to %d", p.Subscription.Quantity, sub.Quantity))
 	}
-	pools, err := e.PC.LicensePools(ctx, m.CustomerID)
-	if err != nil {
-		return fmt.Errorf("re-reading licences: %w", err)
+	if poolsErr != nil {
+		return fmt.Errorf("re-reading licences: %w", poolsErr)
 	}
 	moves, err := e.Store.UserMoves(ctx, m.ID)
 	if err != nil {

@@ -362,7 +362,7 @@ func stateBlocks(v PlanView, customer, retired, target string) []slack.Block {
 			line += fmt.Sprintf("\nOverride: suspend although some users still hold %s; an approver other than the requester may choose it.", retired)
 			override := button(ActionOverride, DecisionValue(m), "Override: suspend anyway").WithStyle(slack.StyleDanger).
 				WithConfirm(confirm("Suspend anyway?",
-					fmt.Sprintf("This suspends subscription %s of %s although some users still hold %s; they lose it when the subscription is de-provisioned.",
+					fmt.Sprintf("This suspends subscription %s of %s although some users still hold %s; they lose it when the subscription is deleted.",
 						esc(m.SubscriptionID, maxConfirmName), short(customer), short(retired)),
 					"Suspend anyway", "Cancel").WithStyle(slack.StyleDanger))
 			elems = append(elems, override)

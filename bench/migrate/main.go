@@ -37,7 +37,7 @@ func main() {
 	rpm := flag.Int("rate", 6000, "requests per minute, for the sandbox and the client")
 	latency := flag.Duration("latency", 30*time.Millisecond, "sandbox latency per request")
 	concurrency := flag.Int("concurrency", 16, "engine concurrency")
-	slack := flag.Float64("slack", 1.2, "allowed multiple of the rate bound")
+	slack := flag.Float64("slack", 1.1, "allowed multiple of the rate bound")
 	contend := flag.Bool("contend", false, "measure a migration alone and while plans and scans compete (defaults: -users 47 -rate 600)")
 	flag.Parse()
 	if *contend {
@@ -120,6 +120,9 @@ func world(users, rpm int, latency time.Duration, n int) (*pcsim.Server, []strin
 		opts := pcsim.DefaultOptions()
 		opts.Customers, opts.Seed, opts.KaizalaSeats = 3*n, seed, users
 		opts.RateLimit, opts.Latency, opts.ProvisioningDelay = rpm, latency, 200*time.Millisecond
+		// A world of 3n customers would be mostly refused with the default
+		// --gdap-missing; access is not what this bench measures.
+		opts.GDAPMissing = 0
 		sim := pcsim.New(opts)
 		srv := httptest.NewServer(sim)
 		client, err := pctest.Client(srv.URL, true, nil)
@@ -277,7 +280,7 @@ func start(ctx context.Context, sim *pcsim.Server, rpm, concurrency int) (*bench
 	cleanup = append(cleanup, func() { b.db.Close() })
 	pc := pcclient.Adapter{Client: client}
 	b.engine = &bot.Engine{PC: pc, Store: b.db, Catalog: bot.DefaultCatalog(), Concurrency: concurrency,
-		Policy: bot.Policy{Approvers: []string{"U_BOSS"}}, SeatPoll: 100 * time.Millisecond}
+		Policy: bot.Policy{Approvers: []string{"U_BOSS"}}, SeatPoll: 100 * time.Millisecond, ProvisionPoll: 100 * time.Millisecond}
 	if err := b.engine.Start(ctx); err != nil {
 		return fail(err)
 	}

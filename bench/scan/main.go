@@ -29,7 +29,7 @@ func main() {
 	rpm := flag.Int("rate", 6000, "requests per minute, for the sandbox and PC_RATE_LIMIT")
 	latency := flag.Duration("latency", 30*time.Millisecond, "sandbox latency per request")
 	runs := flag.Int("runs", 3, "scans to time")
-	slack := flag.Float64("slack", 1.25, "allowed multiple of the rate bound")
+	slack := flag.Float64("slack", 1.05, "allowed multiple of the rate bound")
 	maxRSS := flag.Int("max-rss-mb", 150, "allowed peak RSS of the scan in MB")
 	flag.Parse()
 	if err := run(*customers, *rpm, *latency, *runs, *slack, *maxRSS); err != nil {
