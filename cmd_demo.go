@@ -23,7 +23,7 @@ import (
 	"github.com/kaizalabot/kaizalabot/storage"
 )
 
-const demoHelp = `Usage: kaizalabot demo [--addr 127.0.0.1:8080] [--db PATH] [--reset]
+const demoHelp = `Usage: kaizalabot demo [--addr 127.0.0.1:8080] [--db PATH] [--reset] [--socket-mode]
 
 The whole product on this machine, with no Slack workspace and no Microsoft
 account: the Partner Center sandbox, the bot (exactly as "serve" runs it,
@@ -32,7 +32,9 @@ It runs a first scan, then prints the console's URL.
 
 The database survives restarts (the migrations and the audit history stay);
 the sandbox's world is rebuilt from its seed at every start. --reset starts
-from an empty database.
+from an empty database. --socket-mode connects the bot to the console's
+Slack over Socket Mode (apps.connections.open and a WebSocket, as serve does
+with SLACK_APP_TOKEN) instead of signed HTTP.
 
 Flags:
 `
@@ -54,6 +56,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&opts.Addr, "addr", "127.0.0.1:8080", "address of the console")
 	fs.StringVar(&opts.DB, "db", "./kaizalabot-demo.db", "the demo's database")
 	fs.BoolVar(&opts.Reset, "reset", false, "start from an empty database")
+	fs.BoolVar(&opts.SocketMode, "socket-mode", false, "connect the bot over Socket Mode instead of signed HTTP")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return exitOK
@@ -81,11 +84,12 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 }
 
 type demoOptions struct {
-	Addr   string
-	DB     string
-	Reset  bool
-	Stdout io.Writer
-	Log    *logrus.Logger
+	Addr       string
+	DB         string
+	Reset      bool
+	SocketMode bool // the bot connects by Socket Mode; the console's actions arrive as envelopes
+	Stdout     io.Writer
+	Log        *logrus.Logger
 }
 
 // demo is the running demo.
@@ -170,8 +174,11 @@ func startDemo(ctx context.Context, opts demoOptions) (*demo, error) {
 	for _, c := range channels {
 		names[c.ID] = c.Name
 	}
-	botToken, signingSecret := "xoxb-"+randomSecret(), randomSecret()
-	slackFake := fakeslack.New(fakeslack.Options{BotToken: botToken, SigningSecret: signingSecret, Users: users, ChannelNames: names})
+	botToken, signingSecret, appToken := "xoxb-"+randomSecret(), randomSecret(), "xapp-1-"+fakeslack.AppID+"-"+randomSecret()
+	slackFake := fakeslack.New(fakeslack.Options{
+		BotToken: botToken, SigningSecret: signingSecret, Users: users, ChannelNames: names,
+		SocketMode: opts.SocketMode, AppToken: appToken,
+	})
 	if _, err := slackFake.Start(); err != nil {
 		consoleLn.Close()
 		_ = pc.Close()
@@ -190,11 +197,17 @@ func startDemo(ctx context.Context, opts demoOptions) (*demo, error) {
 		BotToken: botToken, SigningSecret: signingSecret, SlackAPIURL: slackFake.APIURL(),
 		AlertChannel: demoAlertChannel, DigestChannel: demoDigestChannel, DigestSchedule: config.DefaultDigestSchedule,
 		Location: time.UTC, Approvers: []string{demoApprover}, RequiredApprovals: 1, ScanInterval: config.DefaultScanInterval,
+		Sales: []string{demoSales}, Viewers: []string{demoManager},
 		AlertDays: bot.DefaultAlertDays, DB: opts.DB, Listen: botLn.Addr().String(),
 		PartnerCenter: config.PartnerCenter{
 			APIURL: pcURL, TokenURL: pcURL + "/sandbox-partner/oauth2/token", TenantID: "sandbox-partner",
 			ClientID: simOpts.ClientID, ClientSecret: simOpts.ClientSecret, RefreshToken: simOpts.RefreshToken, RateLimit: 2400,
 		},
+	}
+	if opts.SocketMode {
+		// As serve with SLACK_APP_TOKEN and no signing secret: nothing
+		// reaches the bot over HTTP.
+		cfg.AppToken, cfg.SigningSecret = appToken, ""
 	}
 	botSrv, err := startServer(ctx, cfg, opts.Log, botLn)
 	if err != nil {
@@ -204,6 +217,18 @@ func startDemo(ctx context.Context, opts demoOptions) (*demo, error) {
 		return nil, err
 	}
 	slackFake.SetAppURL("http://" + botSrv.Addr())
+	if opts.SocketMode {
+		connected, cancel := context.WithTimeout(ctx, 10*time.Second)
+		err := slackFake.WaitSocket(connected, 1)
+		cancel()
+		if err != nil {
+			botSrv.Shutdown()
+			consoleLn.Close()
+			_ = pc.Close()
+			_ = slackFake.Close()
+			return nil, fmt.Errorf("--socket-mode: the bot did not connect: %w", err)
+		}
+	}
 
 	// Open event streams end with the server: Shutdown does not wait for
 	// a browser tab left open.

@@ -41,8 +41,15 @@ Settings (environment; *_FILE variants hold secrets in files):
   KAIZALA_APPROVERS          Slack user IDs who may approve, comma-separated
   KAIZALA_APPROVER_GROUP     a Slack user group ID whose members may approve
   KAIZALA_REQUIRED_APPROVALS approvals needed (default 1)
+  KAIZALA_SALES              Slack user IDs who may see customers and request plans, comma-separated
+  KAIZALA_SALES_GROUP        a Slack user group ID whose members may too
+  KAIZALA_VIEWERS            Slack user IDs who may see, not request, comma-separated
+  KAIZALA_VIEWER_GROUP       a Slack user group ID whose members may see
+                             (nobody else may use the bot; with none of these, only approvers)
   KAIZALA_SCAN_INTERVAL      between scans (default 6h; one scan at start)
   KAIZALA_ALERT_DAYS         alert thresholds in days left (default 90,60,30,14,7,3,1)
+  KAIZALA_OWNERS             CSV or YAML file: customer (domain or id) → account owner's user ID[, channel]
+  KAIZALA_APPROVAL_REMINDER  remind approvers of a waiting plan after (default 4h; 0: never)
   KAIZALA_DB                 SQLite database (default ./kaizalabot.db)
   KAIZALA_LISTEN             HTTP address (default :3000): /slack/*, /healthz, /metrics
   KAIZALA_CATALOG            YAML file extending the catalog of retired SKUs and targets
@@ -73,6 +80,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	srv, err := startServer(ctx, cfg, log, nil)
 	if err != nil {
 		fmt.Fprintf(stderr, "kaizalabot serve: %v\n", err)
+		var problem *startProblem
+		if errors.As(err, &problem) {
+			return exitConfig // a setting Slack showed to be wrong (cmd_serve_checks.go)
+		}
 		return exitFailed
 	}
 	log.WithField("listen", srv.Addr()).Info("kaizalabot is serving")
@@ -161,18 +172,30 @@ func startServer(parent context.Context, cfg config.Serve, log *logrus.Logger, l
 		slackOpts = append(slackOpts, slack.OptionAppLevelToken(cfg.AppToken))
 	}
 	api := slack.New(cfg.BotToken, slackOpts...)
+	policy := bot.Policy{
+		Approvers: cfg.Approvers, Group: cfg.ApproverGroup, Required: cfg.RequiredApprovals,
+		Sales: cfg.Sales, SalesGroup: cfg.SalesGroup, Viewers: cfg.Viewers, ViewerGroup: cfg.ViewerGroup,
+		Members: slackbot.GroupMembers(api),
+	}
+	// Fail at start, not at the first alert, when Slack shows a setting wrong.
+	checkCtx, checked := context.WithTimeout(ctx, time.Minute)
+	me, err := checkSlack(checkCtx, api, cfg, policy.Members, log)
+	checked()
+	if err != nil {
+		return closeDB(err)
+	}
+	logAccess(log, cfg, me, policy)
 	// Every process serves Slack; the one holding the lease is the worker.
 	worker := &bot.Worker{Leases: db, TTL: cfg.LeaseTTL, Log: log, OnChange: m.SetWorker, OnDegraded: m.SetDegraded}
-	engine := &bot.Engine{
-		PC: pc, Store: db, Catalog: catalog, Log: log,
-		Policy: bot.Policy{Approvers: cfg.Approvers, Group: cfg.ApproverGroup, Required: cfg.RequiredApprovals, Members: slackbot.GroupMembers(api)},
-	}
+	engine := &bot.Engine{PC: pc, Store: db, Catalog: catalog, Log: log, Policy: policy}
 	app = slackbot.New(&slackbot.App{
 		Engine: engine, Scanner: &bot.Scanner{Source: pc, Probe: pc, Retired: catalog.Retired, Location: cfg.Location},
-		Store: db, PC: pc, Catalog: catalog, Slack: api, Metrics: m, Log: log, Worker: worker,
+		Store: db, PC: pc, Catalog: catalog, Slack: api, TeamID: me.TeamID, Metrics: m, Log: log, Worker: worker,
+		Owners: cfg.Owners,
 		Config: slackbot.Config{
 			AlertChannel: cfg.AlertChannel, DigestChannel: cfg.DigestChannel, AlertDays: cfg.AlertDays,
 			DigestSchedule: cfg.DigestSchedule, ScanInterval: cfg.ScanInterval, Location: cfg.Location,
+			ApprovalReminder: cfg.ApprovalReminder,
 		},
 	})
 	worker.Work = func(ctx context.Context) {

@@ -20,8 +20,9 @@ import (
 
 // TestDemoInTheBrowser is the salesperson's story, clicked through the local
 // Slack console in headless Chromium: an alert appears, Sam asks for a plan
-// with /kaizala plan, Ada (the approver) approves it through the confirmation
-// dialog, and the plan's thread reports the migration done.
+// with /kaizala plan, Ada (the approver) approves it through the
+// confirmation dialog, the plan's thread reports the migration done, and Sam
+// asks for another plan by choosing it in an alert line's menu.
 //
 // With KAIZALABOT_SCREENSHOT=1 it saves the console as docs/console.png.
 func TestDemoInTheBrowser(t *testing.T) {
@@ -52,7 +53,8 @@ func TestDemoInTheBrowser(t *testing.T) {
 
 	step("opening the console", chromedp.EmulateViewport(1400, 900), chromedp.Navigate(d.URL))
 	waitFor("an alert in #kaizala-alerts", `[...document.querySelectorAll('#messages .b-header')].some(h => h.textContent.includes('Kaizala'))`)
-	sub := expiringSubscription(t, ctx, d.Slack)
+	subs := expiringSubscriptions(t, ctx, d.Slack, 2)
+	sub := subs[0]
 
 	step("typing the plan command",
 		chromedp.Click(chromedp.ID("composer")),
@@ -92,37 +94,57 @@ func TestDemoInTheBrowser(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+
+	// Sam again, planning another subscription from its alert line's menu.
+	step("switching back to the salesperson", chromedp.Evaluate[chromedp.Void](`(() => {
+		const persona = document.querySelector('#persona');
+		persona.value = 'U0SALES';
+		persona.dispatchEvent(new Event('change', {bubbles: true}));
+	})()`))
+	waitFor("the salesperson's view", `document.querySelector('#viewing').textContent.includes('Sam Sales')`)
+	menu := fmt.Sprintf(`#messages select[data-action-id=%q]`, slackview.ActionPlanLine+":"+subs[1])
+	step("choosing Office 365 E1 in another alert line's menu", chromedp.WaitVisible(chromedp.CSS(menu)), chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`(() => {
+		const menu = document.querySelector(%q);
+		menu.value = %q;
+		menu.dispatchEvent(new Event('change', {bubbles: true}));
+	})()`, menu, slackview.PlanLineValue(subs[1], "STANDARDPACK"))))
+	if _, err := d.Slack.WaitMessage(ctx, demoAlertChannel, func(m fakeslack.Message) bool {
+		return strings.Contains(m.Text, subs[1]) && strings.Contains(string(m.Blocks), slackview.ActionApprove)
+	}); err != nil {
+		t.Fatalf("choosing a plan in the menu of %s posted no plan: %v\n%s", subs[1], err, pageText(browser))
+	}
+	// Its line says so, in place.
+	waitFor("the line showing the plan", fmt.Sprintf(`[...document.querySelectorAll('#messages .b-section')].some(s => s.textContent.includes(%q) && s.textContent.includes('pending approval') && !s.querySelector('select'))`, subs[1]))
 }
 
-// expiringSubscription is the subscription of an alert that has not yet
-// ended, read from the alert's Plan migration button.
-func expiringSubscription(t *testing.T, ctx context.Context, slack *fakeslack.Server) string {
+// expiringSubscriptions are n subscriptions of the alert's top-level
+// message that have not ended, each with its line's menu of plans.
+func expiringSubscriptions(t *testing.T, ctx context.Context, slack *fakeslack.Server, n int) []string {
 	t.Helper()
-	var sub string
+	var subs []string
 	_, err := slack.WaitMessage(ctx, demoAlertChannel, func(m fakeslack.Message) bool {
-		if !strings.Contains(m.Text, " ends ") {
-			return false
-		}
 		var blocks []struct {
-			Elements []struct {
+			Text *struct {
+				Text string `json:"text"`
+			} `json:"text"`
+			Accessory *struct {
 				ActionID string `json:"action_id"`
-				Value    string `json:"value"`
-			} `json:"elements"`
+			} `json:"accessory"`
 		}
-		_ = json.Unmarshal(m.Blocks, &blocks) // a message without actions has no subscription
+		_ = json.Unmarshal(m.Blocks, &blocks) // a message without lines has no subscription
+		subs = nil
 		for _, b := range blocks {
-			for _, e := range b.Elements {
-				if e.ActionID == slackview.ActionPlan {
-					sub = e.Value
-				}
+			if b.Text == nil || b.Accessory == nil || slackview.ActionKind(b.Accessory.ActionID) != slackview.ActionPlanLine || !strings.Contains(b.Text.Text, " · ends ") {
+				continue
 			}
+			subs = append(subs, strings.TrimPrefix(b.Accessory.ActionID, slackview.ActionPlanLine+":"))
 		}
-		return sub != ""
+		return len(subs) >= n
 	})
 	if err != nil {
-		t.Fatalf("no alert for a subscription that has not ended: %v", err)
+		t.Fatalf("no alert with %d subscriptions that have not ended: %v", n, err)
 	}
-	return sub
+	return subs[:n]
 }
 
 // jsFind is a predicate: some element matching selector contains text and

@@ -63,8 +63,8 @@ func TestTwoServeProcessesOneWorker(t *testing.T) {
 			t.Errorf("subscription %s was alerted %d times, want once", sub.Subscription.ID, n)
 		}
 	}
-	if n := len(c.slack.Messages(alertChannel)); n != len(expiring) {
-		t.Errorf("%d messages in the alert channel for %d expiring subscriptions", n, len(expiring))
+	if n := len(c.slack.Messages(alertChannel)); n != 1 {
+		t.Errorf("%d top-level messages in the alert channel for one scan of %d expiring subscriptions, want 1", n, len(expiring))
 	}
 	first, second := haTwoCustomers(t, haMovable(expiring))
 
@@ -286,6 +286,7 @@ func newHACluster(t *testing.T) *haCluster {
 	c.env = []string{
 		"SLACK_BOT_TOKEN=" + testBotToken, "SLACK_SIGNING_SECRET=" + testSigning, "SLACK_API_URL=" + c.slack.APIURL(),
 		"KAIZALA_ALERT_CHANNEL=" + alertChannel, "KAIZALA_DIGEST_CHANNEL=" + digestChannel, "KAIZALA_APPROVERS=" + bossID,
+		"KAIZALA_SALES=" + salesID,
 		"KAIZALA_SCAN_INTERVAL=1h", "KAIZALA_LEASE_TTL=" + haLeaseTTL.String(), "KAIZALA_DB=" + c.dbPath, "KAIZALA_TIMEZONE=UTC",
 		"PC_TENANT_ID=partner", "PC_CLIENT_ID=" + def.ClientID, "PC_CLIENT_SECRET=" + def.ClientSecret, "PC_REFRESH_TOKEN=" + def.RefreshToken, "PC_RATE_LIMIT=60000",
 	}
@@ -499,23 +500,25 @@ func (c *haCluster) waitAlerts() []bot.TrackedSubscription {
 	return expiring
 }
 
-// alertsBySubscription counts the alerts posted in the alert channel, by
-// the subscription they are about (an alert is posted with a Plan button).
+// alertsBySubscription counts the alerts posted in the alert channel and in
+// their threads, by the subscription they are about: each is posted with a
+// way to plan it (a line's menu, or a single alert's Plan button).
 func (c *haCluster) alertsBySubscription() map[string]int {
 	counts := map[string]int{}
+	var all []fakeslack.Message
 	for _, m := range c.slack.Messages(alertChannel) {
+		all = append(all, m)
+		all = append(all, c.slack.Thread(alertChannel, m.TS)...)
+	}
+	for _, m := range all {
 		posted := m
 		if len(m.History) > 0 {
 			posted = m.History[0]
 		}
-		var blocks []struct {
-			Elements []struct {
-				ActionID string `json:"action_id"`
-				Value    string `json:"value"`
-			} `json:"elements"`
-		}
-		_ = json.Unmarshal(posted.Blocks, &blocks)
-		for _, b := range blocks {
+		for _, b := range blocksOf(posted) {
+			if a := b.Accessory; a != nil && slackview.ActionKind(a.ActionID) == slackview.ActionPlanLine {
+				counts[strings.TrimPrefix(a.ActionID, slackview.ActionPlanLine+":")]++
+			}
 			for _, e := range b.Elements {
 				if e.ActionID == slackview.ActionPlan {
 					counts[e.Value]++

@@ -56,7 +56,7 @@ func TestStoryFailureRetryOverride(t *testing.T) {
 	if _, err := st.slack.Click(st.ctx(), salesID, failed, "kaizala_override"); err != nil {
 		t.Fatal(err)
 	}
-	st.waitEphemeral(salesID, "someone else")
+	st.waitEphemeral(salesID, "Only approvers may click *Override*")
 	if _, err := st.slack.Click(st.ctx(), bossID, failed, "kaizala_override"); err != nil {
 		t.Fatal(err)
 	}
@@ -67,23 +67,25 @@ func TestStoryFailureRetryOverride(t *testing.T) {
 func TestStoryAlertsFollowTheMigrationAndTheDigest(t *testing.T) {
 	st := newStack(t)
 	sub := st.expiring()
-	alert := st.waitMessage(alertChannel, "Kaizala", sub.Subscription.ID, "kaizala_plan")
-	// The alert's own button, with a plan chosen in its menu.
-	if _, err := st.slack.Click(st.ctx(), salesID, alert, "kaizala_plan", fakeslack.Select("kaizala_target", "SPE_E3")); err != nil {
-		t.Fatal(err)
+	alert := st.alertOf(sub.Subscription.ID)
+	// The alert's own menu: choosing a plan in it asks for that plan.
+	if !hasLineMenu(alert, sub.Subscription.ID) {
+		t.Fatalf("the alert offers no plan for %s:\n%s", sub.Subscription.ID, render(alert))
 	}
+	st.planFromAlert(alert, sub.Subscription.ID, "SPE_E3")
 	st.waitMessage(alertChannel, "Approve", sub.Subscription.ID, "Microsoft 365 E3")
-	updated, err := st.slack.WaitUpdate(st.ctx(), alert.Channel, alert.TS, 1)
-	if err != nil || strings.Contains(render(updated), "kaizala_plan") {
-		t.Errorf("the alert should be updated to show the plan, without its button: %v\n%s", err, render(updated))
+	m := st.migrationOf(sub.Subscription.ID)
+	updated := st.waitAlertShows(alert, sub.Subscription.ID, "Migration "+m.ID+" pending approval")
+	if hasLineMenu(updated, sub.Subscription.ID) {
+		t.Errorf("the alert should be updated to show the plan, without its menu:\n%s", alertLineText(updated, sub.Subscription.ID))
 	}
-	if strings.Contains(render(updated), "unknown") {
-		t.Errorf("the updated alert lost its users-assigned count:\n%s", render(updated))
+	if line := alertLineText(updated, sub.Subscription.ID); !strings.Contains(line, " user") || strings.Contains(line, "unknown") {
+		t.Errorf("the updated alert lost its users-assigned count:\n%s", line)
 	}
 	// The digest names every customer in trouble: approvers post it, and
 	// not again and again.
 	st.command(salesID, "digest")
-	st.waitEphemeral(salesID, "Only approvers may post the digest")
+	st.waitEphemeral(salesID, "Only approvers may run `/kaizala digest`")
 	if reply := st.command(bossID, "digest"); !strings.Contains(strings.ToLower(reply), "digest") {
 		t.Errorf("digest reply: %s", reply)
 	}

@@ -21,7 +21,7 @@ func TestStoryRejectAsksWhy(t *testing.T) {
 	if _, err := st.slack.Click(st.ctx(), bystanderID, plan, "kaizala_reject"); err != nil {
 		t.Fatal(err)
 	}
-	st.waitEphemeral(bystanderID, "Only approvers or the requester")
+	st.waitEphemeral(bystanderID, "not set up to use kaizalabot", "click *Reject*")
 	if views := st.slack.Views(bystanderID); len(views) != 0 {
 		t.Errorf("a bystander got a dialog: %+v", views)
 	}

@@ -30,7 +30,9 @@ const (
 	digestChannel = "C0DIGEST"
 	salesID       = "U0SALES"
 	bossID        = "U0BOSS"
-	bystanderID   = "U0OTHER"
+	bystanderID   = "U0OTHER"   // in none of the lists: the bot refuses them
+	partnerID     = "U0PARTNER" // a listed salesperson of another Slack team (Slack Connect)
+	partnerTeam   = "T0PARTNER"
 	testBotToken  = "xoxb-test-bot-token-5ecret"
 	testSigning   = "test-signing-5ecret-0123456789abcdef"
 	testPCSecret  = "pc-client-5ecret"
@@ -68,6 +70,13 @@ func (s *syncBuffer) String() string {
 
 func newStack(t *testing.T, sim ...func(*pcsim.Options)) *stack {
 	t.Helper()
+	return newStackWith(t, nil, sim...)
+}
+
+// newStackWith is newStack with mode applied to the fake Slack's options
+// and the bot's configuration before either starts (Socket Mode, say).
+func newStackWith(t *testing.T, mode func(*fakeslack.Options, *config.Serve), sim ...func(*pcsim.Options)) *stack {
+	t.Helper()
 	opts := pcsim.DefaultOptions()
 	opts.Customers, opts.RateLimit, opts.ProvisioningDelay = 30, 0, 200*time.Millisecond
 	opts.ClientSecret = testPCSecret
@@ -86,25 +95,30 @@ func newStack(t *testing.T, sim ...func(*pcsim.Options)) *stack {
 	}))
 	t.Cleanup(pcSrv.Close)
 
-	st.slack = fakeslack.New(fakeslack.Options{
+	slackOpts := fakeslack.Options{
 		BotToken: testBotToken, SigningSecret: testSigning,
-		Users: []fakeslack.User{{ID: salesID, Name: "sam.sales"}, {ID: bossID, Name: "bea.boss"}, {ID: bystanderID, Name: "otto.other"}},
-	})
-	if _, err := st.slack.Start(); err != nil {
-		t.Fatal(err)
+		Users: []fakeslack.User{{ID: salesID, Name: "sam.sales"}, {ID: bossID, Name: "bea.boss"}, {ID: bystanderID, Name: "otto.other"},
+			{ID: partnerID, Name: "pat.partner", TeamID: partnerTeam}},
 	}
-	t.Cleanup(func() { st.slack.Close() })
-
 	st.cfg = config.Serve{
-		BotToken: testBotToken, SigningSecret: testSigning, SlackAPIURL: st.slack.APIURL(),
+		BotToken: testBotToken, SigningSecret: testSigning,
 		AlertChannel: alertChannel, DigestChannel: digestChannel, DigestSchedule: config.DefaultDigestSchedule,
 		Location: time.UTC, Approvers: []string{bossID}, RequiredApprovals: 1, ScanInterval: time.Hour,
-		AlertDays: bot.DefaultAlertDays, DB: filepath.Join(t.TempDir(), "kaizalabot.db"),
+		Sales: []string{salesID, partnerID}, AlertDays: bot.DefaultAlertDays, DB: filepath.Join(t.TempDir(), "kaizalabot.db"),
 		PartnerCenter: config.PartnerCenter{
 			APIURL: pcSrv.URL, TokenURL: pcSrv.URL + "/partner/oauth2/token", TenantID: "partner",
 			ClientID: "sandbox-client", ClientSecret: testPCSecret, RefreshToken: "sandbox-refresh-token", RateLimit: 60000,
 		},
 	}
+	if mode != nil {
+		mode(&slackOpts, &st.cfg)
+	}
+	st.slack = fakeslack.New(slackOpts)
+	if _, err := st.slack.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.slack.Close() })
+	st.cfg.SlackAPIURL = st.slack.APIURL()
 	st.start()
 	return st
 }
@@ -219,7 +233,7 @@ func TestStoryHelpTargetsAndAlerts(t *testing.T) {
 	}
 	st.command(salesID, "scan")
 	sub := st.expiring()
-	alert := st.waitMessage(alertChannel, "Kaizala", sub.Subscription.ID)
+	alert := st.alertOf(sub.Subscription.ID)
 	if !strings.Contains(render(alert), sub.Customer.Name) && !strings.Contains(render(alert), sub.Customer.Domain) {
 		t.Errorf("the alert does not name the customer:\n%s", render(alert))
 	}
@@ -255,11 +269,11 @@ func TestStoryPlanApproveMigrate(t *testing.T) {
 	}
 
 	// The requester and a bystander click Approve: nothing changes.
-	for _, who := range []string{salesID, bystanderID} {
+	for who, refusal := range map[string]string{salesID: "Only approvers may click *Approve*", bystanderID: "not set up to use kaizalabot"} {
 		if _, err := st.slack.Click(st.ctx(), who, plan, "kaizala_approve"); err != nil {
 			t.Fatal(err)
 		}
-		st.waitEphemeral(who, "approve")
+		st.waitEphemeral(who, refusal)
 	}
 	if got, _ := st.srv.db.GetMigration(context.Background(), migration.ID); got.State != bot.StatePendingApproval {
 		t.Fatalf("after refused clicks the migration is %s", got.State)

@@ -29,6 +29,10 @@ type Digest struct {
 	Scan           *ScanSummary // the last scan, nil if none yet
 	// Throttled is how often Partner Center answered 429 since Since.
 	Throttled int
+	// Approvers and ApproverGroup are who may approve (the policy's), so
+	// the digest can say whom a waiting plan waits on; the caller sets them.
+	Approvers     []string
+	ApproverGroup string
 	// AuditHead is where the audit history ended at At, nil if the store
 	// cannot say: posted daily, a copy of it is kept outside the database.
 	AuditHead *AuditHead

@@ -61,10 +61,14 @@ type Engine struct {
 	// PlansPerPerson is how many plans one person may have in the works at
 	// once (each reads every user's licences). Default 2.
 	PlansPerPerson int
+	// BatchConcurrency is how many migrations of one batch run at once
+	// (batch.go); the rest wait their turn, approved. Default 4.
+	BatchConcurrency int
 
 	mu      sync.Mutex
 	locks   map[string]*sync.Mutex
 	running map[string]bool
+	slots   map[string]*batchSlots // by batch id (batch.go)
 	wg      sync.WaitGroup
 	base    context.Context
 }
@@ -79,6 +83,9 @@ type PlanRequest struct {
 	// for its commerce type (see oldFate).
 	OldFate   OldFate
 	Requester Actor
+	// inBatch: the plan is a member of a batch being made, whose events
+	// announce it once the batch is stored (PlanBatch).
+	inBatch bool
 }
 
 // ApproveResult says what an approval did.
@@ -190,7 +197,9 @@ func (e *Engine) Plan(ctx context.Context, req PlanRequest) (*Migration, string,
 	if err != nil {
 		return nil, "", err
 	}
-	e.publish(Event{Kind: EventPlanned, Migration: *m, Actor: req.Requester})
+	if !req.inBatch {
+		e.publish(Event{Kind: EventPlanned, Migration: *m, Actor: req.Requester})
+	}
 	return m, "", nil
 }
 

@@ -42,6 +42,9 @@ type Event struct {
 	Deprovision time.Time
 	Message     string
 	At          time.Time
+	// Batch is set on the batch events (EventBatch…) only: the batch and
+	// its members as of the event; Migration is then empty.
+	Batch *BatchStatus
 }
 
 // EventSink receives events. Publish must not block the engine for long:

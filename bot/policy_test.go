@@ -45,3 +45,71 @@ func TestPolicyMayApprove(t *testing.T) {
 		})
 	}
 }
+
+func TestPolicyRole(t *testing.T) {
+	members := groups{"S_APPROVERS": {"U_LEAD"}, "S_SALES": {"U_REP"}, "S_VIEW": {"U_FIN"}}
+	everything := Policy{
+		Approvers: []string{"U_BOSS"}, Group: "S_APPROVERS",
+		Sales: []string{"U_SAM"}, SalesGroup: "S_SALES",
+		Viewers: []string{"U_VIC"}, ViewerGroup: "S_VIEW",
+		Members: members,
+	}
+	for _, tc := range []struct {
+		name   string
+		policy Policy
+		actor  string
+		want   Role
+		err    bool
+	}{
+		{"listed approver", everything, "U_BOSS", RoleApprover, false},
+		{"approver group", everything, "U_LEAD", RoleApprover, false},
+		{"listed salesperson", everything, "U_SAM", RoleSales, false},
+		{"listed, other case", everything, "u_sam", RoleSales, false},
+		{"sales group", everything, "U_REP", RoleSales, false},
+		{"listed viewer", everything, "U_VIC", RoleViewer, false},
+		{"viewer group", everything, "U_FIN", RoleViewer, false},
+		{"in no list", everything, "U_GUEST", RoleNone, false},
+		{"an approver listed as a viewer too is an approver", Policy{Approvers: []string{"U_BOSS"}, Viewers: []string{"U_BOSS"}}, "U_BOSS", RoleApprover, false},
+		{"nothing configured", Policy{}, "U_BOSS", RoleNone, false},
+		{"groups without a reader grant nothing", Policy{Group: "S_APPROVERS", SalesGroup: "S_SALES"}, "U_LEAD", RoleNone, false},
+		// Fail closed: an unreadable group grants nothing; the lists still count.
+		{"unreadable sales group, in none", Policy{SalesGroup: "S_GONE", Members: members}, "U_REP", RoleNone, true},
+		{"unreadable approver group, listed salesperson", Policy{Group: "S_GONE", Sales: []string{"U_SAM"}, Members: members}, "U_SAM", RoleSales, true},
+		{"listed approver never waits on a broken group", Policy{Approvers: []string{"U_BOSS"}, Group: "S_GONE", Members: members}, "U_BOSS", RoleApprover, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := tc.policy.Role(context.Background(), Actor{ID: tc.actor})
+			if got != tc.want || (err != nil) != tc.err {
+				t.Errorf("Role(%s) = %v, %v; want %v, error %v", tc.actor, got, err, tc.want, tc.err)
+			}
+		})
+	}
+}
+
+func TestRolesAreOrdered(t *testing.T) {
+	if !(RoleNone < RoleViewer && RoleViewer < RoleSales && RoleSales < RoleApprover) {
+		t.Fatal("each role must include the ones below it")
+	}
+	for r, want := range map[Role]string{RoleNone: "nobody", RoleViewer: "viewer", RoleSales: "salesperson", RoleApprover: "approver"} {
+		if r.String() != want {
+			t.Errorf("%d.String() = %q, want %q", r, r.String(), want)
+		}
+	}
+}
+
+func TestPolicyOpen(t *testing.T) {
+	for _, tc := range []struct {
+		policy Policy
+		open   bool
+	}{
+		{Policy{Approvers: []string{"U_BOSS"}, Group: "S_APPROVERS"}, false},
+		{Policy{Sales: []string{"U_SAM"}}, true},
+		{Policy{SalesGroup: "S_SALES"}, true},
+		{Policy{Viewers: []string{"U_VIC"}}, true},
+		{Policy{ViewerGroup: "S_VIEW"}, true},
+	} {
+		if got := tc.policy.Open(); got != tc.open {
+			t.Errorf("%+v.Open() = %v, want %v", tc.policy, got, tc.open)
+		}
+	}
+}

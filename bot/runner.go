@@ -151,6 +151,13 @@ func (e *Engine) Run(ctx context.Context, id string) error {
 			return err
 		}
 	}
+	// A batch's members take turns (batch.go) before the customer's lock,
+	// so a member waiting for its turn holds up no one else's migration.
+	release, err := e.batchSlot(ctx, m, &trouble)
+	if err != nil {
+		return err
+	}
+	defer release()
 	lock := e.customerLock(m.CustomerID)
 	lock.Lock()
 	defer lock.Unlock()

@@ -65,6 +65,7 @@ type Store interface {
 
 	Leases
 	SignalStore
+	BatchStore
 }
 
 // PlanningClaim says whether a plan may be worked out now.

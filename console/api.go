@@ -25,13 +25,32 @@ type commandRequest struct {
 
 // clickRequest is POST /api/click: click the element ActionID of the message
 // TS as User, with Selections (action_id -> option value) chosen in the
-// message's selects beforehand.
+// message's selects beforehand. With Home, the click is on the button
+// ActionID with Value of User's Home tab instead, and Channel and TS are
+// not used.
 type clickRequest struct {
 	User       string            `json:"user"`
 	Channel    string            `json:"channel"`
 	TS         string            `json:"ts"`
 	ActionID   string            `json:"actionId"`
 	Selections map[string]string `json:"selections"`
+	Home       bool              `json:"home,omitempty"`
+	Value      string            `json:"value,omitempty"`
+}
+
+// homeRequest is POST /api/home: User opens the app's Home tab, which sends
+// the bot a signed app_home_opened, as Slack does each time.
+type homeRequest struct {
+	User string `json:"user"`
+}
+
+// homeView is GET /api/home?user=U…: the Home tab the bot last published
+// for User (Published false when it never did).
+type homeView struct {
+	User      string          `json:"user"`
+	Published bool            `json:"published"`
+	ID        string          `json:"id,omitempty"`
+	Blocks    json.RawMessage `json:"blocks"` // as Slack shows them, with their block_ids
 }
 
 // submitRequest is POST /api/submit: submit User's open modal View with
@@ -95,6 +114,10 @@ func (c *console) serveClick(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
+	if req.Home {
+		c.clickHome(w, r, req)
+		return
+	}
 	if err := c.checkActor(req.User, req.Channel); err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
@@ -124,6 +147,64 @@ func (c *console) serveClick(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, driveResult{Status: reply.Status, LatencyMS: reply.Latency.Milliseconds()})
+}
+
+// clickHome clicks a button of the persona's Home tab.
+func (c *console) clickHome(w http.ResponseWriter, r *http.Request, req clickRequest) {
+	if err := c.checkUser(req.User); err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	if req.ActionID == "" {
+		writeError(w, http.StatusBadRequest, "a click on the Home tab needs the button's actionId")
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), driveTimeout)
+	defer cancel()
+	reply, err := c.slack.ClickHome(ctx, req.User, req.ActionID, req.Value)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "clicking "+strconv.Quote(req.ActionID)+" on the Home tab: "+err.Error())
+		return
+	}
+	writeJSON(w, http.StatusOK, driveResult{Status: reply.Status, LatencyMS: reply.Latency.Milliseconds()})
+}
+
+// serveOpenHome opens the persona's Home tab: the bot hears app_home_opened
+// and publishes the tab, which GET /api/home then shows.
+func (c *console) serveOpenHome(w http.ResponseWriter, r *http.Request) {
+	var req homeRequest
+	if err := decodeJSON(w, r, &req); err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	if err := c.checkUser(req.User); err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), driveTimeout)
+	defer cancel()
+	reply, err := c.slack.OpenHome(ctx, req.User)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "opening the Home tab: "+err.Error())
+		return
+	}
+	writeJSON(w, http.StatusOK, driveResult{Status: reply.Status, LatencyMS: reply.Latency.Milliseconds()})
+}
+
+// serveHome answers GET /api/home?user=U…: the persona's Home tab as the
+// bot last published it.
+func (c *console) serveHome(w http.ResponseWriter, r *http.Request) {
+	user := r.URL.Query().Get("user")
+	if err := c.checkUser(user); err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	answer := homeView{User: user, Blocks: json.RawMessage("[]")}
+	if v, published := c.slack.HomeView(user); published {
+		answer.Published, answer.ID, answer.Blocks = true, v.ID, v.BlocksWithIDs()
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, http.StatusOK, answer)
 }
 
 func (c *console) serveSubmit(w http.ResponseWriter, r *http.Request) {

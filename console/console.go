@@ -102,6 +102,8 @@ func New(opts Options) http.Handler {
 	mux.HandleFunc("POST /api/click", c.serveClick)
 	mux.HandleFunc("POST /api/submit", c.serveSubmit)
 	mux.HandleFunc("POST /api/close", c.serveClose)
+	mux.HandleFunc("GET /api/home", c.serveHome)
+	mux.HandleFunc("POST /api/home", c.serveOpenHome)
 
 	// The API acts as people who may approve purchases: a page on another
 	// site must not be able to post to it through the visitor's browser.

@@ -50,7 +50,7 @@ func Sign(secret string, ts time.Time, body []byte) (signature string) {
 // Signed posts an arbitrary body to AppURL+path, signed with the signing
 // secret as if sent at `at`: for tests of stale, replayed or tampered requests.
 func (s *Server) Signed(ctx context.Context, path, contentType string, body []byte, at time.Time) (Reply, error) {
-	return s.send(ctx, path, contentType, body, at)
+	return s.post(ctx, path, contentType, body, at)
 }
 
 // Command types the slash command with text as userID in channelID: it
@@ -72,7 +72,8 @@ func (s *Server) Command(ctx context.Context, userID, channelID, text string) (R
 	}
 	body := formBody(
 		"token", verificationToken,
-		"team_id", s.opts.TeamID,
+		// The user's own team: a Slack Connect user's differs from the app's.
+		"team_id", s.teamOf(userID),
 		"team_domain", TeamDomain,
 		"channel_id", channelID,
 		"channel_name", s.channelName(channelID),
@@ -262,7 +263,7 @@ func (s *Server) blockActions(userID string, msg Message, actionID string, co cl
 	}
 	payload := blockActionsPayload{
 		Type:        "block_actions",
-		User:        payloadUser{ID: userID, Username: s.userName(userID), Name: s.userName(userID), TeamID: s.opts.TeamID},
+		User:        payloadUser{ID: userID, Username: s.userName(userID), Name: s.userName(userID), TeamID: s.teamOf(userID)},
 		APIAppID:    AppID,
 		Token:       verificationToken,
 		Container:   payloadContainer{Type: "message", MessageTS: msg.TS, ThreadTS: msg.ThreadTS, ChannelID: msg.Channel, IsEphemeral: msg.Ephemeral},
@@ -307,8 +308,19 @@ func formBody(kv ...string) []byte {
 	return []byte(b.String())
 }
 
-// send posts a signed request to the app and reads its whole answer.
+// send delivers what Slack sends to the app's path: over the app's Socket
+// Mode connection when Options.SocketMode is on (a command, an interaction,
+// or a JSON Events API body; the ack's payload is the Reply's Body), else as
+// a signed POST.
 func (s *Server) send(ctx context.Context, path, contentType string, body []byte, at time.Time) (Reply, error) {
+	if s.opts.SocketMode {
+		return s.deliver(ctx, path, contentType, body)
+	}
+	return s.post(ctx, path, contentType, body, at)
+}
+
+// post posts a signed request to the app and reads its whole answer.
+func (s *Server) post(ctx context.Context, path, contentType string, body []byte, at time.Time) (Reply, error) {
 	s.mu.Lock()
 	app := s.appURL
 	s.mu.Unlock()

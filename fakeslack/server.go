@@ -3,12 +3,14 @@
 // A Server is a real HTTP server implementing the few Web API methods the bot
 // uses (chat.postMessage, chat.update, chat.postEphemeral, chat.delete,
 // users.info, usergroups.users.list, auth.test, conversations.open,
-// views.open) and the response_url endpoint. It records every message,
+// conversations.info, views.open) and the response_url endpoint. It records every message,
 // update, thread reply, ephemeral and open modal in a small model (channels,
 // messages, threads, ephemerals, views, users) that tests read, wait on and
 // subscribe to. It also drives the bot like Slack would: Command, Click and
 // SubmitView send correctly signed slash commands, block_actions and
-// view_submission payloads as a given user.
+// view_submission payloads as a given user. With Options.SocketMode it
+// serves apps.connections.open and Socket Mode WebSockets too, and the
+// driver delivers all that as envelopes over the app's connection instead.
 //
 // Point the real client at it with slack.OptionAPIURL(s.APIURL()).
 package fakeslack
@@ -57,16 +59,28 @@ type Options struct {
 	Users         []User              // known users (users.info); unknown ids get user_not_found
 	Groups        map[string][]string // user group id -> member user ids (usergroups.users.list)
 	ChannelNames  map[string]string   // channel id -> name, sent as channel_name and channel.name; default: the id in lower case
+	// Channels says how channels look to the bot (conversations.info, and
+	// whether it may post); a channel not listed is public, with the bot in it.
+	Channels map[string]Channel
 	// Now is the clock for ts values, Posted/Edited, response_url and
 	// trigger_id expiry and the X-Slack-Request-Timestamp of what the driver
 	// sends; default time.Now.
 	Now func() time.Time
+	// SocketMode turns Socket Mode on, as the app's settings do in Slack:
+	// the driver then delivers commands, clicks, submissions and events as
+	// envelopes over the app's WebSocket (socketmode.go), not as signed POSTs.
+	SocketMode bool
+	AppToken   string        // the app-level token apps.connections.open accepts; default DefaultAppToken when SocketMode is on
+	AckTimeout time.Duration // how long an envelope waits for its ack before it is sent again; default DefaultAckTimeout
 }
 
 // User is a person (or bot) of the fake workspace.
 type User struct {
 	ID, Name, RealName string
 	IsBot              bool
+	// TeamID is the user's own team: a user of another organisation in a
+	// Slack Connect channel has another team's id. Default Options.TeamID.
+	TeamID string
 }
 
 // Server is the fake Slack. It is safe for concurrent use.
@@ -92,10 +106,13 @@ type Server struct {
 	responses   map[string]*responseURL
 	triggers    map[string]*trigger // trigger_id -> who it opens a view for
 	views       []*openView         // open modals, oldest first
+	home        homeTabs            // Home tabs published with views.publish (home.go)
 	nextID      int                 // for response_url, trigger and view ids
 	instance    string              // tells this server's trigger ids from another's
 	subscribers map[int]chan Change
 	nextSub     int
+
+	socket socketHub // Socket Mode connections and envelopes
 }
 
 // New returns a Server, not yet listening: call Start, or serve it yourself
@@ -118,6 +135,7 @@ func New(opts Options) *Server {
 	}
 	// Copies, so the caller changing its maps later cannot race with requests.
 	opts.ChannelNames = maps.Clone(opts.ChannelNames)
+	opts.Channels = maps.Clone(opts.Channels)
 	s := &Server{
 		opts:      opts,
 		users:     map[string]User{BotUserID: {ID: BotUserID, Name: BotName, RealName: BotName, IsBot: true}},
@@ -135,6 +153,9 @@ func New(opts Options) *Server {
 		subscribers: map[int]chan Change{},
 	}
 	for _, u := range opts.Users {
+		if u.TeamID == "" {
+			u.TeamID = opts.TeamID
+		}
 		s.users[u.ID] = u
 	}
 	for id, members := range opts.Groups {
@@ -143,10 +164,13 @@ func New(opts Options) *Server {
 	s.mux = http.NewServeMux()
 	s.mux.HandleFunc("/api/{method}", s.serveAPI)
 	s.mux.HandleFunc("POST /response/{id}", s.serveResponseURL)
+	s.mux.HandleFunc("/api/"+appsConnectionsOpen, s.serveConnectionsOpen)
+	s.mux.HandleFunc("GET "+socketPath, s.serveSocket)
 	return s
 }
 
-// ServeHTTP serves the Web API under /api/ and response URLs under /response/.
+// ServeHTTP serves the Web API under /api/, response URLs under /response/
+// and Socket Mode connections under /link/.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
 
 // Start listens on 127.0.0.1 on a free port with its own http.Server and
@@ -177,6 +201,7 @@ func (s *Server) Close() error {
 	s.httpServer = nil
 	s.mu.Unlock()
 	s.client.CloseIdleConnections() // the driver's keep-alive connections to the app
+	s.socket.closeSockets()
 	if srv == nil {
 		return nil
 	}
@@ -231,6 +256,14 @@ func (s *Server) channelName(id string) string {
 		return "directmessage" // what Slack sends for a DM
 	}
 	return strings.ToLower(id)
+}
+
+// teamOf is the user's own team id; an unknown user is of the fake's team.
+func (s *Server) teamOf(id string) string {
+	if u, ok := s.users[id]; ok && u.TeamID != "" {
+		return u.TeamID
+	}
+	return s.opts.TeamID
 }
 
 // userName is the user's handle, or the id for an unknown user.

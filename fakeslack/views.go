@@ -252,83 +252,96 @@ func checkView(raw []byte) (viewSpec, []string) {
 	if err := json.Unmarshal(raw, &spec); err != nil {
 		return spec, []string{"failed to parse the view as a JSON object (" + err.Error() + ") [json-pointer:/view]"}
 	}
-	var problems []string
-	problem := func(pointer, format string, args ...any) {
-		problems = append(problems, fmt.Sprintf(format, args...)+" [json-pointer:/view"+pointer+"]")
-	}
+	var problems viewProblems
 	if spec.Type != "modal" {
-		problem("/type", "must be \"modal\" for views.open, not %q", spec.Type)
+		problems.add("/type", "must be \"modal\" for views.open, not %q", spec.Type)
 	}
-	checkPlain := func(pointer string, raw json.RawMessage, required bool, maxRunes int) {
-		if len(raw) == 0 || string(raw) == "null" {
-			if required {
-				problem(pointer, "missing required field")
-			}
-			return
-		}
-		var t textObject
-		switch {
-		case json.Unmarshal(raw, &t) != nil || t.Type != "plain_text":
-			problem(pointer+"/type", "must be a plain_text text object")
-		case t.Text == "":
-			problem(pointer+"/text", "must be at least 1 character")
-		case utf8.RuneCountInString(t.Text) > maxRunes:
-			problem(pointer+"/text", "must be less than %d characters", maxRunes+1)
-		}
+	problems.plain("/title", spec.Title, true, maxViewTextRunes)
+	problems.plain("/submit", spec.Submit, false, maxViewTextRunes)
+	problems.plain("/close", spec.Close, false, maxViewTextRunes)
+	hasInput := problems.common(spec)
+	if hasInput && (len(spec.Submit) == 0 || string(spec.Submit) == "null") {
+		problems.add("/submit", "must provide a submit button when the view has an input block")
 	}
-	checkPlain("/title", spec.Title, true, maxViewTextRunes)
-	checkPlain("/submit", spec.Submit, false, maxViewTextRunes)
-	checkPlain("/close", spec.Close, false, maxViewTextRunes)
+	return spec, problems
+}
+
+// viewProblems lists what Slack would refuse in a view (a modal or a Home
+// tab), each as "<what is wrong> [json-pointer:/view<where>]".
+type viewProblems []string
+
+func (p *viewProblems) add(pointer, format string, args ...any) {
+	*p = append(*p, fmt.Sprintf(format, args...)+" [json-pointer:/view"+pointer+"]")
+}
+
+// plain checks a plain_text object.
+func (p *viewProblems) plain(pointer string, raw json.RawMessage, required bool, maxRunes int) {
+	if len(raw) == 0 || string(raw) == "null" {
+		if required {
+			p.add(pointer, "missing required field")
+		}
+		return
+	}
+	var t textObject
+	switch {
+	case json.Unmarshal(raw, &t) != nil || t.Type != "plain_text":
+		p.add(pointer+"/type", "must be a plain_text text object")
+	case t.Text == "":
+		p.add(pointer+"/text", "must be at least 1 character")
+	case utf8.RuneCountInString(t.Text) > maxRunes:
+		p.add(pointer+"/text", "must be less than %d characters", maxRunes+1)
+	}
+}
+
+// common checks what modals and Home tabs share: the metadata and ids, and
+// the blocks. It reports whether the view has an input block.
+func (p *viewProblems) common(spec viewSpec) (hasInput bool) {
 	if utf8.RuneCountInString(spec.PrivateMetadata) > maxPrivateMetadata {
-		problem("/private_metadata", "must be less than %d characters", maxPrivateMetadata+1)
+		p.add("/private_metadata", "must be less than %d characters", maxPrivateMetadata+1)
 	}
 	if utf8.RuneCountInString(spec.CallbackID) > maxCallbackID {
-		problem("/callback_id", "must be less than %d characters", maxCallbackID+1)
+		p.add("/callback_id", "must be less than %d characters", maxCallbackID+1)
 	}
 	if utf8.RuneCountInString(spec.ExternalID) > maxCallbackID {
-		problem("/external_id", "must be less than %d characters", maxCallbackID+1)
+		p.add("/external_id", "must be less than %d characters", maxCallbackID+1)
 	}
 	if len(spec.Blocks) > maxViewBlocks {
-		problem("/blocks", "must have no more than %d items", maxViewBlocks)
+		p.add("/blocks", "must have no more than %d items", maxViewBlocks)
 	}
 	blockIDs := map[string]bool{}
-	hasInput := false
 	for i, raw := range spec.Blocks {
 		at := fmt.Sprintf("/blocks/%d", i)
 		var b viewBlock
 		if err := json.Unmarshal(raw, &b); err != nil || b.Type == "" {
-			problem(at, "must be a block object with a type")
+			p.add(at, "must be a block object with a type")
 			continue
 		}
 		if b.BlockID != "" {
 			if blockIDs[b.BlockID] {
-				problem(at+"/block_id", "duplicate block_id %q", b.BlockID)
+				p.add(at+"/block_id", "duplicate block_id %q", b.BlockID)
 			}
 			blockIDs[b.BlockID] = true
 			if utf8.RuneCountInString(b.BlockID) > maxIDRunes {
-				problem(at+"/block_id", "must be less than %d characters", maxIDRunes+1)
+				p.add(at+"/block_id", "must be less than %d characters", maxIDRunes+1)
 			}
 		}
 		switch b.Type {
 		case "section":
 			if b.Text != nil && utf8.RuneCountInString(b.Text.Text) > maxSectionTextRunes {
-				problem(at+"/text/text", "must be less than %d characters", maxSectionTextRunes+1)
+				p.add(at+"/text/text", "must be less than %d characters", maxSectionTextRunes+1)
 			}
 		case "input":
 			hasInput = true
 			labelRaw, _ := json.Marshal(b.Label)
-			checkPlain(at+"/label", labelRaw, true, maxLabelRunes)
+			p.plain(at+"/label", labelRaw, true, maxLabelRunes)
 			if b.Hint != nil {
 				hintRaw, _ := json.Marshal(b.Hint)
-				checkPlain(at+"/hint", hintRaw, false, maxLabelRunes)
+				p.plain(at+"/hint", hintRaw, false, maxLabelRunes)
 			}
-			problems = append(problems, checkInputElement(at+"/element", b.Element)...)
+			*p = append(*p, checkInputElement(at+"/element", b.Element)...)
 		}
 	}
-	if hasInput && (len(spec.Submit) == 0 || string(spec.Submit) == "null") {
-		problem("/submit", "must provide a submit button when the view has an input block")
-	}
-	return spec, problems
+	return hasInput
 }
 
 // checkInputElement checks an input block's element; plain_text_input is
@@ -615,7 +628,7 @@ func (s *Server) viewSubmissionLocked(userID, viewID string, values map[string]s
 	payload := viewSubmissionPayload{
 		Type:         "view_submission",
 		Team:         payloadTeam{ID: s.opts.TeamID, Domain: TeamDomain},
-		User:         payloadUser{ID: userID, Username: s.userName(userID), Name: s.userName(userID), TeamID: s.opts.TeamID},
+		User:         payloadUser{ID: userID, Username: s.userName(userID), Name: s.userName(userID), TeamID: s.teamOf(userID)},
 		APIAppID:     AppID,
 		Token:        verificationToken,
 		TriggerID:    s.triggerIDLocked(userID),

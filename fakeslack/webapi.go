@@ -43,7 +43,9 @@ var apiMethods = map[string]func(*Server, params) result{
 	"usergroups.users.list": (*Server).usergroupsUsersList,
 	"auth.test":             (*Server).authTest,
 	"conversations.open":    (*Server).conversationsOpen,
+	"conversations.info":    (*Server).conversationsInfo,
 	"views.open":            (*Server).viewsOpen,
+	"views.publish":         (*Server).viewsPublish,
 }
 
 // fault is an injected failure of a method's next call.
@@ -205,8 +207,8 @@ func content(text, blocks string) (json.RawMessage, string) {
 
 func (s *Server) chatPostMessage(p params) result {
 	channel := resolveChannel(p["channel"])
-	if channel == "" {
-		return failure("channel_not_found")
+	if code := s.mayPost(channel); code != "" {
+		return failure(code)
 	}
 	blocks, code := content(p["text"], p["blocks"])
 	if code != "" {
@@ -309,7 +311,7 @@ func (s *Server) usersInfo(p params) result {
 	}
 	return ok(result{"user": result{
 		"id":        u.ID,
-		"team_id":   s.opts.TeamID,
+		"team_id":   s.teamOf(u.ID),
 		"name":      u.Name,
 		"real_name": u.RealName,
 		"is_bot":    u.IsBot,
@@ -367,4 +369,63 @@ func (s *Server) conversationsOpen(p params) result {
 	already := s.opened[id]
 	s.opened[id] = true
 	return ok(result{"channel": result{"id": id}, "already_open": already, "no_op": already})
+}
+
+// Channel is how a channel looks to the bot. The zero value is a public
+// channel the bot is in; a public channel the bot is not in still takes its
+// posts (the manifest's chat:write.public), a private one it is not in is
+// invisible to it, as Slack answers channel_not_found for it.
+type Channel struct {
+	Private  bool // is_private (a G… id is private whatever this says)
+	Outside  bool // the bot is not a member (is_member false)
+	Archived bool // is_archived: posts fail with is_archived
+}
+
+// channel is how id looks to the bot, and whether the bot can see it.
+func (s *Server) channel(id string) (c Channel, visible bool) {
+	c = s.opts.Channels[id]
+	c.Private = c.Private || strings.HasPrefix(id, "G")
+	return c, id != "" && !(c.Private && c.Outside)
+}
+
+// mayPost is the Slack error of a post to channel, "" when it may.
+func (s *Server) mayPost(channel string) string {
+	c, visible := s.channel(channel)
+	switch {
+	case !visible:
+		return "channel_not_found"
+	case c.Archived:
+		return "is_archived"
+	}
+	return ""
+}
+
+// conversationsInfo describes a channel as the bot sees it, in the shape of
+// the method's documented examples (docs.slack.dev/reference/methods/conversations.info):
+// a DM has is_im and the user but no is_member; a private channel the bot
+// is not in is channel_not_found.
+func (s *Server) conversationsInfo(p params) result {
+	id := p["channel"]
+	c, visible := s.channel(id)
+	if !visible {
+		return failure("channel_not_found")
+	}
+	created := s.opts.Now().Add(-24 * time.Hour).Unix()
+	if user, dm := strings.CutPrefix(id, "D"); dm {
+		return ok(result{"channel": result{
+			"id": id, "created": created, "is_im": true, "is_org_shared": false, "user": user,
+			"is_open": true, "unread_count": 0, "unread_count_display": 0,
+		}})
+	}
+	name := s.channelName(id)
+	return ok(result{"channel": result{
+		"id": id, "name": name, "name_normalized": name, "created": created, "creator": BotUserID,
+		"is_channel": true, "is_group": strings.HasPrefix(id, "G"), "is_im": false, "is_mpim": false,
+		"is_private": c.Private, "is_archived": c.Archived, "is_general": false, "unlinked": 0,
+		"is_shared": false, "is_ext_shared": false, "is_org_shared": false, "pending_shared": []string{}, "is_pending_ext_shared": false,
+		"is_member": !c.Outside, "is_read_only": false,
+		"topic":          result{"value": "", "creator": "", "last_set": 0},
+		"purpose":        result{"value": "", "creator": "", "last_set": 0},
+		"previous_names": []string{},
+	}})
 }

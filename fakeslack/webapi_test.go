@@ -326,7 +326,7 @@ func TestWebAPIErrors(t *testing.T) {
 
 func TestUnknownMethodIs404(t *testing.T) {
 	_, api := start(t, Options{})
-	_, err := api.GetConversationInfoContext(testContext(t), &slack.GetConversationInfoInput{ChannelID: "C0SALES"})
+	_, err := api.GetConversationHistoryContext(testContext(t), &slack.GetConversationHistoryParameters{ChannelID: "C0SALES"})
 	var status slack.StatusCodeError
 	if !errors.As(err, &status) || status.Code != http.StatusNotFound {
 		t.Errorf("error %v, want a 404 StatusCodeError", err)

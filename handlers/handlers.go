@@ -23,7 +23,7 @@ import (
 // MaxBody is the largest request body accepted from Slack.
 const MaxBody = 1 << 20
 
-// Bot answers what Slack sends. Both methods must return well within
+// Bot answers what Slack sends. Its methods must return well within
 // Slack's 3-second acknowledgement budget and leave slow work running in
 // the background.
 type Bot interface {
@@ -35,6 +35,9 @@ type Bot interface {
 	// under its fields, keeping it open); nil is an empty 200, which acks a
 	// click and closes a dialog.
 	Interaction(ctx context.Context, ic slack.InteractionCallback) *slack.ViewSubmissionResponse
+	// AppHomeOpened publishes the Home tab of userID, who opened it in the
+	// workspace teamID (the event app_home_opened, tab "home").
+	AppHomeOpened(ctx context.Context, userID, teamID string)
 }
 
 // Handler serves /slack/commands, /slack/interactions, /slack/events,
@@ -176,9 +179,11 @@ func (h *Handler) events(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var ev struct {
-		Type      string `json:"type"`
-		Challenge string `json:"challenge"`
-		EventID   string `json:"event_id"`
+		Type      string     `json:"type"`
+		Challenge string     `json:"challenge"`
+		EventID   string     `json:"event_id"`
+		TeamID    string     `json:"team_id"`
+		Event     innerEvent `json:"event"`
 	}
 	if err := json.Unmarshal(body, &ev); err != nil || ev.Type == "" {
 		http.Error(w, "malformed event", http.StatusBadRequest)
@@ -194,10 +199,29 @@ func (h *Handler) events(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusOK)
 		return
 	}
-	// The bot subscribes to no events; anything else is acknowledged so
-	// Slack does not retry it.
+	if ev.Type == "event_callback" {
+		h.safely(r.Context(), "event", func(ctx context.Context) *slack.Msg { dispatchEvent(ctx, h.Bot, ev.TeamID, ev.Event); return nil })
+	}
+	// Events the bot does not act on are acknowledged too, so Slack does
+	// not retry them.
 	w.WriteHeader(http.StatusOK)
 	h.observe("event", start)
+}
+
+// innerEvent is the part of an event_callback's event the bot reads.
+type innerEvent struct {
+	Type string `json:"type"`
+	User string `json:"user"`
+	Tab  string `json:"tab"` // app_home_opened: "home" or "messages"
+}
+
+// dispatchEvent hands an Events API event to the bot, over HTTP and Socket
+// Mode alike. Only app_home_opened on the Home tab is acted on; opening
+// the Messages tab, and every other event, is not.
+func dispatchEvent(ctx context.Context, bot Bot, teamID string, ev innerEvent) {
+	if ev.Type == "app_home_opened" && ev.Tab == "home" && ev.User != "" {
+		bot.AppHomeOpened(ctx, ev.User, teamID)
+	}
 }
 
 // Health is what /healthz answers, as JSON: 200 when Status is "ok", 503

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/sirupsen/logrus"
 	"github.com/slack-go/slack"
+	"github.com/slack-go/slack/slackevents"
 	"github.com/slack-go/slack/socketmode"
 
 	"github.com/kaizalabot/kaizalabot/fakeslack"
@@ -24,7 +26,14 @@ type recordingBot struct {
 	mu       sync.Mutex
 	commands []slack.SlashCommand
 	clicks   []slack.InteractionCallback
+	homes    []string // "user@team" of each app_home_opened
 	panic    bool
+}
+
+func (b *recordingBot) AppHomeOpened(_ context.Context, userID, teamID string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.homes = append(b.homes, userID+"@"+teamID)
 }
 
 func (b *recordingBot) Command(_ context.Context, cmd slack.SlashCommand) *slack.Msg {
@@ -141,5 +150,52 @@ func TestWithoutASigningSecretNothingIsAcceptedOverHTTP(t *testing.T) {
 	h.ServeHTTP(rec, req)
 	if rec.Code != http.StatusUnauthorized || len(b.commands) != 0 {
 		t.Errorf("HTTP %d, commands %d: a request signed with an empty key must be refused", rec.Code, len(b.commands))
+	}
+}
+
+func TestEventsReachTheBotOnlyForTheHomeTab(t *testing.T) {
+	b := &recordingBot{}
+	h := (&Handler{Bot: b, SigningSecret: secret, Log: quiet()}).Routes()
+	event := func(id, inner string) string {
+		return `{"type":"event_callback","team_id":"T1","api_app_id":"A1","event_id":"` + id + `","event_time":1,"event":` + inner + `}`
+	}
+	for _, tc := range []struct {
+		name, body string
+		want       []string
+	}{
+		{"the Home tab opened", event("Ev1", `{"type":"app_home_opened","user":"U1","channel":"D1","tab":"home","event_ts":"1.2"}`), []string{"U1@T1"}},
+		{"Slack sends it again", event("Ev1", `{"type":"app_home_opened","user":"U1","channel":"D1","tab":"home","event_ts":"1.2"}`), nil},
+		{"the Messages tab opened", event("Ev2", `{"type":"app_home_opened","user":"U1","channel":"D1","tab":"messages","event_ts":"1.3"}`), nil},
+		{"another event", event("Ev3", `{"type":"app_mention","user":"U1","text":"hi"}`), nil},
+		{"a Home event outside an event_callback", `{"type":"app_rate_limited","team_id":"T1","event":{"type":"app_home_opened","user":"U1","tab":"home"}}`, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b.homes = nil
+			if code, body := signedPost(t, h, "/slack/events", "application/json", tc.body); code != 200 || body != "" {
+				t.Errorf("HTTP %d %q, want an empty 200", code, body)
+			}
+			if !slices.Equal(b.homes, tc.want) {
+				t.Errorf("the bot was told of Home tabs %v, want %v", b.homes, tc.want)
+			}
+		})
+	}
+}
+
+func TestSocketModeHandsTheHomeTabToTheBot(t *testing.T) {
+	b := &recordingBot{}
+	client := socketmode.New(slack.New("xoxb-test", slack.OptionAppLevelToken("xapp-test")))
+	gate := deliveryGate{memory: NewMemoryDeliveries(DeliveryTTL), log: quiet()}
+	raw := []byte(`{"type":"event_callback","team_id":"T1","api_app_id":"A1","event_id":"Ev9","event":{"type":"app_home_opened","user":"U1","channel":"D1","tab":"home","event_ts":"1.2"}}`)
+	parsed, err := slackevents.ParseEvent(raw, slackevents.OptionNoVerifyToken())
+	if err != nil {
+		t.Fatal(err)
+	}
+	home := socketmode.Event{Type: socketmode.EventTypeEventsAPI, Data: parsed, Request: &socketmode.Request{EnvelopeID: "e1", Type: "events_api"}}
+	dispatchSocketEvent(context.Background(), client, b, quiet(), gate, home)
+	again := home
+	again.Request = &socketmode.Request{EnvelopeID: "e1-again", Type: "events_api", RetryAttempt: 1, RetryReason: "timeout"}
+	dispatchSocketEvent(context.Background(), client, b, quiet(), gate, again)
+	if !slices.Equal(b.homes, []string{"U1@T1"}) {
+		t.Errorf("the bot was told of Home tabs %v, want [U1@T1] once", b.homes)
 	}
 }

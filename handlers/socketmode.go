@@ -6,6 +6,7 @@ import (
 
 	"github.com/sirupsen/logrus"
 	"github.com/slack-go/slack"
+	"github.com/slack-go/slack/slackevents"
 	"github.com/slack-go/slack/socketmode"
 )
 
@@ -59,6 +60,24 @@ func dispatchSocketEvent(ctx context.Context, client *socketmode.Client, bot Bot
 			_ = client.Ack(*evt.Request, answer)
 		} else {
 			_ = client.Ack(*evt.Request)
+		}
+	case socketmode.EventTypeEventsAPI:
+		// Events carry nothing back in the ack: acknowledge first, as Slack
+		// wants within 3 seconds, then hand the event over.
+		_ = client.Ack(*evt.Request)
+		ev, ok := evt.Data.(slackevents.EventsAPIEvent)
+		if !ok || ev.Type != slackevents.CallbackEvent {
+			return
+		}
+		var eventID string
+		if cb, ok := ev.Data.(*slackevents.EventsAPICallbackEvent); ok {
+			eventID = cb.EventID
+		}
+		if !gate.first(ctx, "event", eventID, retry, evt.Request.RetryReason) {
+			return
+		}
+		if home, ok := ev.InnerEvent.Data.(*slackevents.AppHomeOpenedEvent); ok {
+			dispatchEvent(ctx, bot, ev.TeamID, innerEvent{Type: home.Type, User: home.User, Tab: home.Tab})
 		}
 	default:
 		if err := client.Ack(*evt.Request); err != nil {

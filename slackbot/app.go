@@ -50,6 +50,10 @@ type Config struct {
 	DigestSchedule string // cron, default "0 9 * * 1-5"
 	ScanInterval   time.Duration
 	Location       *time.Location
+	// ApprovalReminder is how long a plan waits for approval before its
+	// approvers are reminded in its thread, and then between reminders;
+	// 0: no reminders.
+	ApprovalReminder time.Duration
 }
 
 // App is the bot in Slack.
@@ -60,6 +64,7 @@ type App struct {
 	PC      bot.PartnerCenter
 	Catalog *bot.Catalog
 	Slack   SlackAPI
+	TeamID  string           // the bot's own Slack team (auth.test); others are refused (access.go)
 	Metrics *metrics.Metrics // optional
 	Log     logrus.FieldLogger
 	Now     func() time.Time
@@ -67,6 +72,9 @@ type App struct {
 	// database may be refusing writes; without it the process is alone and
 	// always the worker.
 	Worker WorkerStatus
+	// Owners are the customers' account owners (KAIZALA_OWNERS), told of
+	// their customers' alerts and named on their plans; nil: none.
+	Owners *bot.Owners
 	Config
 
 	notifier    *notifier
@@ -150,6 +158,9 @@ func (a *App) Work(ctx context.Context) {
 			}
 		})
 	})
+	if a.ApprovalReminder > 0 {
+		work.Go(func() { a.remindApprovers(ctx) })
+	}
 	c := cron.New(cron.WithLocation(a.Location))
 	if _, err := c.AddFunc(a.DigestSchedule, func() {
 		if _, err := a.PostDigest(ctx); err != nil {
@@ -261,6 +272,7 @@ func (a *App) scan(ctx context.Context) (ScanResult, error) {
 		return ScanResult{Report: report}, fmt.Errorf("recording the scan: %w", err)
 	}
 	posted, err := a.alert(ctx, report)
+	a.tellOwners(ctx, report.Findings) // once per alert, by a claim of its own
 	return ScanResult{Report: report, Alerts: posted}, err
 }
 
@@ -286,6 +298,7 @@ func (a *App) PostDigest(ctx context.Context) (string, error) {
 	}
 	total := a.throttled.Load()
 	d.Throttled = int(total - a.throttledAtDigest.Load())
+	d.Approvers, d.ApproverGroup = a.Engine.Policy.Approvers, a.Engine.Policy.Group
 	channel, ts, err := a.post(ctx, a.DigestChannel, slackview.Digest(d, a.Location))
 	if err != nil {
 		return "", err

@@ -23,10 +23,22 @@ const maxCommand = 500
 // verbs are the /kaizala commands, in help order.
 var verbs = []string{"help", "list", "status", "targets", "plan", "approve", "reject", "retry", "history", "digest", "scan"}
 
+// verbNeeds is who may run each verb: the least role that may (access.go).
+// Deny by default: a verb missing here needs an approver.
+var verbNeeds = map[string]bot.Role{
+	"help": bot.RoleNone, // shows no customer data
+	"list": bot.RoleViewer, "status": bot.RoleViewer, "targets": bot.RoleViewer, "history": bot.RoleViewer,
+	"plan": bot.RoleSales, "reject": bot.RoleSales, "retry": bot.RoleSales, "scan": bot.RoleSales,
+	"approve": bot.RoleApprover, "digest": bot.RoleApprover,
+}
+
 // Command answers a /kaizala command. Quick answers come back at once;
 // anything that talks to Partner Center or Slack runs in the background and
 // reports through the command's response_url.
 func (a *App) Command(ctx context.Context, cmd slack.SlashCommand) *slack.Msg {
+	if refused := a.gateCommand(ctx, cmd); refused != nil {
+		return refused
+	}
 	text, problem := cleanCommand(cmd.Text)
 	if problem != "" {
 		return ephemeral(slackview.Refusal(problem))
@@ -207,6 +219,9 @@ func (a *App) isSubscription(ctx context.Context, id string) bool {
 }
 
 func (a *App) planCommand(args []string, actor bot.Actor, responseURL string) *slack.Msg {
+	if len(args) > 0 && strings.EqualFold(args[0], "all") {
+		return a.planAll(args[1:], actor, responseURL) // batch.go
+	}
 	if len(args) < 2 {
 		return ephemeral(slackview.Refusal("Usage: /kaizala plan <subscription-id> <target> [seats] [old=suspend|leave|cancel], e.g. /kaizala plan 4A1B2C3D-… STANDARDPACK. See /kaizala targets for the targets."))
 	}
@@ -265,6 +280,9 @@ func (a *App) decide(verb string, args []string, actor bot.Actor, responseURL st
 // runDecision approves, rejects, retries or overrides a migration for
 // actor; planHash is the plan the person saw ("" for the current one).
 func (a *App) runDecision(ctx context.Context, verb, id, planHash, reason string, actor bot.Actor) slackview.Message {
+	if bot.IsBatchID(id) {
+		return a.runBatchDecision(ctx, verb, id, planHash, reason, actor) // batch.go
+	}
 	switch verb {
 	case "approve":
 		res, refusal, err := a.Engine.Approve(ctx, id, planHash, actor)

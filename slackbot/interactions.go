@@ -18,9 +18,18 @@ import (
 // click's response_url.
 func (a *App) Interaction(ctx context.Context, ic slack.InteractionCallback) *slack.ViewSubmissionResponse {
 	actor := bot.Actor{ID: ic.User.ID, Name: userName(ic.User)}
+	if answer, refused := a.gateInteraction(ctx, ic); refused {
+		return answer
+	}
+	if fromHome(ic) {
+		// A Home tab click has no channel or response_url; home.go answers it on the Home tab.
+		return a.homeInteraction(ic, actor)
+	}
 	switch {
 	case ic.Type == slack.InteractionTypeViewSubmission && ic.View.CallbackID == slackview.CallbackReject:
 		return a.rejectWithReason(ic, actor)
+	case ic.Type == slack.InteractionTypeViewSubmission && ic.View.CallbackID == slackview.CallbackBatchReject:
+		return a.rejectBatchWithReason(ic, actor) // batch.go
 	case ic.Type != slack.InteractionTypeBlockActions:
 		return nil
 	}
@@ -28,7 +37,7 @@ func (a *App) Interaction(ctx context.Context, ic slack.InteractionCallback) *sl
 		if action == nil {
 			continue
 		}
-		switch action.ActionID {
+		switch slackview.ActionKind(action.ActionID) {
 		case slackview.ActionTarget:
 			// Choosing a plan only changes the selection; "Plan migration" uses it.
 		case slackview.ActionPlan:
@@ -40,6 +49,8 @@ func (a *App) Interaction(ctx context.Context, ic slack.InteractionCallback) *sl
 				continue
 			}
 			a.startPlan(action.Value, target, 0, "", actor, ic.ResponseURL)
+		case slackview.ActionBatchApprove, slackview.ActionBatchReject:
+			a.batchClick(ic, action, actor) // batch.go
 		case slackview.ActionReject:
 			id, planHash := slackview.ParseDecisionValue(action.Value)
 			a.askRejectReason(ic, id, planHash, actor)
@@ -55,6 +66,14 @@ func (a *App) Interaction(ctx context.Context, ic slack.InteractionCallback) *sl
 				continue
 			}
 			a.background(ic.ResponseURL, func(ctx context.Context) slackview.Message { return a.runDecision(ctx, verb, id, planHash, "", actor) })
+		case slackview.ActionPlanLine:
+			// A line of a batch alert: choosing a plan in its menu asks for it.
+			sub, target, ok := slackview.ParsePlanLineValue(action.SelectedOption.Value)
+			if !ok {
+				a.Log.WithField("action_id", action.ActionID).Warn("a line's menu came back without a plan; nothing was planned")
+				continue
+			}
+			a.startPlan(sub, target, 0, "", actor, ic.ResponseURL)
 		default:
 			a.Log.WithField("action_id", action.ActionID).Warn("a click on an unknown action was ignored")
 		}
@@ -101,7 +120,12 @@ func (a *App) rejectWithReason(ic slack.InteractionCallback, actor bot.Actor) *s
 	a.goBackground(func() {
 		ctx, cancel := context.WithTimeout(a.base, time.Minute)
 		defer cancel()
-		a.tell(ctx, meta.Channel, actor.ID, a.runDecision(ctx, "reject", meta.MigrationID, meta.PlanHash, reason, actor))
+		outcome := a.runDecision(ctx, "reject", meta.MigrationID, meta.PlanHash, reason, actor)
+		if meta.Channel == "" { // the dialog was opened from the Home tab (home.go)
+			a.answerOnHome(ctx, actor, ic.Team.ID, outcome)
+			return
+		}
+		a.tell(ctx, meta.Channel, actor.ID, outcome)
 	})
 	return nil
 }

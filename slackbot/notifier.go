@@ -1,6 +1,7 @@
 package slackbot
 
 import (
+	"cmp"
 	"context"
 	"sync"
 
@@ -68,6 +69,10 @@ func (n *notifier) next() (e bot.Event, newer bool, ok bool) {
 
 func (n *notifier) handle(ctx context.Context, e bot.Event, newer bool) {
 	a := n.app
+	if e.Batch != nil {
+		n.handleBatch(ctx, e) // batch.go
+		return
+	}
 	log := a.Log.WithField("migration", e.Migration.ID).WithField("event", string(e.Kind))
 	if e.Kind == bot.EventPlanned {
 		if _, _, err := n.postPlan(ctx, &e.Migration); err != nil {
@@ -103,10 +108,13 @@ func (n *notifier) handle(ctx context.Context, e bot.Event, newer bool) {
 		}
 	}
 	progressSuperseded := newer && e.Kind == bot.EventUserMoved && e.Done < e.Total
-	if text, post := slackview.Progress(e, a.Location); ok && post && !progressSuperseded {
+	if text, post := slackview.Progress(e, a.Location); ok && post && !progressSuperseded && !n.quietInBatch(ctx, e) {
 		if _, _, err := a.post(ctx, channel, slackview.Message{Text: text, Blocks: nil}, slack.MsgOptionTS(ts)); err != nil {
 			log.WithError(err).Warn("posting progress failed")
 		}
+	}
+	if e.Kind == bot.EventReplanned && ok && m.State == bot.StatePendingApproval {
+		a.askApprovers(ctx, m, channel, ts) // a new plan: they must approve again
 	}
 	switch e.Kind {
 	case bot.EventStarted, bot.EventDone, bot.EventFailed, bot.EventNeedsApproval, bot.EventReplanned, bot.EventRejected, eventRedraw:
@@ -126,6 +134,9 @@ func (n *notifier) postPlan(ctx context.Context, m *bot.Migration) (channel, ts 
 	} else if ok {
 		return channel, ts, n.redraw(ctx, m, channel, ts)
 	}
+	if channel, ts, inBatch, err := n.postInBatch(ctx, m); inBatch || err != nil {
+		return channel, ts, err // a batch member's plan goes in its batch's thread (batch.go)
+	}
 	view, err := n.planView(ctx, m)
 	if err != nil {
 		return "", "", err
@@ -135,6 +146,9 @@ func (n *notifier) postPlan(ctx context.Context, m *bot.Migration) (channel, ts 
 	}
 	if err := a.Store.SetMigrationMessage(ctx, m.ID, channel, ts); err != nil {
 		return "", "", err
+	}
+	if m.State == bot.StatePendingApproval {
+		a.askApprovers(ctx, m, channel, ts)
 	}
 	return channel, ts, a.refreshAlerts(ctx, m)
 }
@@ -152,5 +166,7 @@ func (n *notifier) planView(ctx context.Context, m *bot.Migration) (slackview.Pl
 	if err != nil {
 		return slackview.PlanView{}, err
 	}
-	return slackview.PlanView{Migration: m, Decisions: ds, Required: max(1, n.app.Engine.Policy.Required), Now: n.app.Now(), Location: n.app.Location}, nil
+	owner, _ := n.app.Owners.OwnerOf(bot.Customer{ID: m.CustomerID, Domain: cmp.Or(m.CustomerDomain, m.Plan.CustomerDomain)})
+	return slackview.PlanView{Migration: m, Decisions: ds, Required: max(1, n.app.Engine.Policy.Required), Now: n.app.Now(), Location: n.app.Location,
+		Owner: owner.UserID}, nil
 }

@@ -53,19 +53,28 @@ func Alert(v AlertView) Message {
 	case days < 0:
 		left = "none: " + endsIn(days)
 	}
-	blocks := []slack.Block{
-		header(icon + " " + retired + " " + endsIn(days)),
-		fieldsSection(
-			"Customer", customer,
-			"Subscription", code(sub.ID),
-			"Seats", strconv.Itoa(sub.Quantity),
-			"Users assigned", users,
-			"Ends", endDay(sub.EndDate),
-			"Days left", left,
-		),
+	fields := []string{
+		"Customer", customer,
+		"Subscription", code(sub.ID),
+		"Seats", strconv.Itoa(sub.Quantity),
+		"Users assigned", users,
+		"Ends", endDay(sub.EndDate),
+		"Days left", left,
 	}
+	headline, when := retired+" "+endsIn(days), endsIn(days)
+	if settled(sub, v.Migration) {
+		// Nothing re-renders a settled alert as days go by: it shows no
+		// count of them.
+		icon, fields = ":white_check_mark:", fields[:len(fields)-2]
+		fields = append(fields, "End date", endDay(sub.EndDate))
+		headline, when = retired+" no longer needs a plan", "no longer needs a plan"
+		if v.Migration != nil && v.Migration.State == bot.StateDone {
+			headline, when = retired+" migrated", "migrated"
+		}
+	}
+	blocks := []slack.Block{header(icon + " " + headline), fieldsSection(fields...)}
 
-	text := fmt.Sprintf("%s for %s %s (%s), %s", retired, customer, endsIn(days), endISO(sub.EndDate), plural(sub.Quantity, "seat", "seats"))
+	text := fmt.Sprintf("%s for %s %s (%s), %s", retired, customer, when, endISO(sub.EndDate), plural(sub.Quantity, "seat", "seats"))
 	m := v.Migration
 	if m != nil {
 		blocks = append(blocks, contextBlock("Migration "+esc(m.ID, maxName)+" "+stateWords(m, v.Location)))

@@ -34,7 +34,8 @@ func Digest(d *bot.Digest, loc *time.Location) Message {
 			if m.State == bot.StateNeedsApproval {
 				return "needs a new approval (stopped " + since(m.UpdatedAt, d.At) + " ago)"
 			}
-			return "waiting " + since(m.Plan.CreatedAt, d.At)
+			return "waits on " + waitsOn(d.Approvers, d.ApproverGroup, m.Requester.ID) + " for " + since(m.Plan.CreatedAt, d.At) +
+				" (asked by " + who(m.Requester) + ")"
 		}), 0),
 		listSection("Running", migrationLines(d.Running, func(m *bot.Migration) string { return runningWords(m.State) }), 0),
 		listSection("Completed since "+sinceWhen, migrationLines(d.Completed, func(m *bot.Migration) string {

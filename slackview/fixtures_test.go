@@ -153,6 +153,8 @@ func fullDigest() *bot.Digest {
 		Completed: []*bot.Migration{completed},
 		Failed:    []*bot.Migration{failed},
 		Rejected:  []*bot.Migration{rejected},
+		// The requester is an approver too: a plan never waits on its requester.
+		Approvers: []string{approver1.ID, requester.ID}, ApproverGroup: "S0APPROVE",
 		Scan: &bot.ScanSummary{
 			Started: time.Date(2026, 11, 24, 6, 0, 0, 0, time.UTC), Finished: time.Date(2026, 11, 24, 6, 1, 12, 0, time.UTC),
 			Customers: 40, Findings: 16,

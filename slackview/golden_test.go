@@ -125,7 +125,15 @@ func goldenMessages() map[string]Message {
 		"alert_new": Alert(AlertView{Tracked: tracked(), Threshold: 14, UsersAssigned: 23, Targets: kaizalaTargets(), Now: now, Location: cet}),
 		"alert_running": Alert(AlertView{Tracked: tracked(), Threshold: 14, UsersAssigned: 23, Targets: kaizalaTargets(),
 			Migration: alertRunning, Now: now, Location: cet}),
-		"plan_pending": Plan(PlanView{Migration: migration(bot.StatePendingApproval), Required: 1, Now: now, Location: cet}),
+		"plan_pending":       Plan(PlanView{Migration: migration(bot.StatePendingApproval), Required: 1, Now: now, Location: cet}),
+		"plan_pending_owner": Plan(PlanView{Migration: migration(bot.StatePendingApproval), Required: 1, Now: now, Location: cet, Owner: "U0OWN0001"}),
+		"owner_alert": OwnerAlert(OwnerAlertView{Owner: "U0OWN0001", Now: now, Location: cet, Items: []OwnerAlertItem{{
+			Tracked: tracked(), AlertChannel: "C0ALERTS", AlertLink: "https://fake.slack.com/archives/C0ALERTS/p1764000000000100"}}}),
+		"owner_alert_channel": OwnerAlert(OwnerAlertView{Owner: "U0OWN0001", InChannel: true, Now: now, Location: cet, Items: []OwnerAlertItem{
+			{Tracked: endedSub, AlertChannel: "C0ALERTS"},
+			{Tracked: tracked(), AlertChannel: "C0ALERTS", AlertLink: "https://fake.slack.com/archives/C0ALERTS/p1764000000000100",
+				Migration: migration(bot.StatePendingApproval)},
+		}}),
 		"plan_approved_1_of_2": Plan(PlanView{Migration: migration(bot.StatePendingApproval), Required: 2, Now: now, Location: cet,
 			Decisions: []bot.Decision{approval(approver1, time.Date(2026, 11, 23, 15, 0, 0, 0, time.UTC))}}),
 		"plan_done": Plan(PlanView{Migration: done(), Required: 1, Now: now, Location: cet,

@@ -140,6 +140,12 @@ func actionWords(e bot.AuditEntry) string {
 		return with("made a new plan", "changes", ": ")
 	case bot.ActionScanFinished:
 		return "finished a scan"
+	case bot.ActionBatchPlanned:
+		return with(with("planned batch", "batchId", " "), "members", ": ")
+	case bot.ActionBatchApproved:
+		return with("approved batch", "batchId", " ")
+	case bot.ActionBatchRejected:
+		return with(with("rejected batch", "batchId", " "), "reason", ": ")
 	}
 	return esc(e.Action, maxName)
 }

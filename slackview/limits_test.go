@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"reflect"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -222,10 +223,12 @@ func (c *limitChecker) option(where string, v any) {
 	c.max(where+" value", value, slackOptionValue)
 }
 
-var mentionToken = regexp.MustCompile(`^<@[UW][A-Z0-9]+>`)
+// mentionToken is markup the views make themselves: a user, user group or
+// channel mention, or a link to a permalink Slack gave.
+var mentionToken = regexp.MustCompile(`^<(@[UW][A-Z0-9]+|!subteam\^S[A-Z0-9]+|#[CGD][A-Z0-9]+|https?://[^<>|\s]+\|[^<>|]+)>`)
 
 // markupProblem finds a control character that is not ours: every < must
-// open a user mention, every > close one, every & start one of the three
+// open a mentionToken, every > close one, every & start one of the three
 // entities Escape makes. Anything else means some text skipped Escape.
 func markupProblem(s string) string {
 	for i := 0; i < len(s); i++ {
@@ -308,9 +311,33 @@ func everyMessage(customer bot.Customer, errText string, move, findings int) map
 		"history":  History(customer.Name, entries, cet),
 		"no alert": Alert(AlertView{Tracked: sub, Threshold: 0, UsersAssigned: -1, Targets: targets, Now: now, Location: cet}),
 	}
+	// A batch alert of every finding, its lines in every migration state
+	// (and none), owned by someone named like the customer.
+	var batch []AlertLine
+	for i, f := range found {
+		l := AlertLine{Tracked: f, Threshold: 7, UsersAssigned: move, Owner: customer.Name, Targets: targets}
+		if i%(len(ms)+1) < len(ms) {
+			l.Migration = ms[i%(len(ms)+1)]
+		}
+		batch = append(batch, l)
+	}
+	if pages := AlertBatchPages(batch, now, cet); len(pages) > 0 {
+		out["alert batch"] = AlertBatch(AlertBatchView{Lines: pages[0], Threaded: slices.Concat(pages[1:]...), Now: now, Location: cet})
+		out["alert batch follow-up"] = AlertBatch(AlertBatchView{Lines: pages[len(pages)-1], Part: len(pages), Parts: len(pages), Now: now, Location: cet})
+		out["alert raised"] = AlertRaised(batch[0])
+	}
+	var owned []OwnerAlertItem
+	for i, f := range found {
+		owned = append(owned, OwnerAlertItem{Tracked: f, AlertChannel: "C0ALERTS", AlertLink: "https://x.slack.com/archives/C0ALERTS/p1", Migration: ms[i%len(ms)]})
+	}
+	out["owner alert"] = OwnerAlert(OwnerAlertView{Owner: "U0OWN", InChannel: true, Items: owned, Now: now, Location: cet})
+	out["owner alert, one"] = OwnerAlert(OwnerAlertView{Owner: "U0OWN", Items: owned[:1], Now: now, Location: cet})
 	for _, m := range ms {
 		out["alert "+string(m.State)] = Alert(AlertView{Tracked: sub, Threshold: 7, UsersAssigned: move, Targets: targets, Migration: m, Now: now, Location: cet})
-		out["plan "+string(m.State)] = Plan(PlanView{Migration: m, Decisions: decisions, Required: 3, Now: now, Location: cet})
+		out["plan "+string(m.State)] = Plan(PlanView{Migration: m, Decisions: decisions, Required: 3, Now: now, Location: cet, Owner: "U0OWN"})
+		waiting := WaitingView{Migration: m, Approvers: []string{"U0APR0001", "not-a-user-id", customer.Name}, Group: customer.Name, Required: 3, Now: now}
+		out["approval asked "+string(m.State)] = ApprovalAsked(waiting)
+		out["approval reminder "+string(m.State)] = ApprovalReminder(waiting)
 		for _, e := range progressEvents(*m, errText) {
 			text, ok := Progress(e, cet)
 			if ok {
@@ -408,6 +435,7 @@ func TestHostileText(t *testing.T) {
 	for kind, want := range map[string]string{
 		"plan failed":  "&lt;https://evil|click&gt;",
 		"alert failed": "&lt;!channel&gt; &amp; &lt;@U123&gt;|x",
+		"alert batch":  "&lt;!channel&gt; &amp; &lt;@U123&gt;|x",
 		"list":         "&lt;!channel&gt;",
 	} {
 		var all []string

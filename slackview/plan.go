@@ -27,6 +27,9 @@ type PlanView struct {
 	// passes, so "2 hours ago" would go stale.
 	Now      time.Time
 	Location *time.Location
+	// Owner is the Slack user ID of the customer's account owner
+	// (KAIZALA_OWNERS), mentioned on the plan; "" when it has none.
+	Owner string
 }
 
 // Plan is the message posted for approval and updated in place as the
@@ -265,6 +268,9 @@ func names(ds []bot.Decision) string {
 func whoDecided(v PlanView, required int) []string {
 	m := v.Migration
 	out := []string{"Requested by " + who(m.Requester) + " on " + stamp(m.CreatedAt, v.Location)}
+	if v.Owner != "" {
+		out = append(out, "Account owner "+who(bot.Actor{ID: v.Owner}))
+	}
 	if m.PlanHash != "" {
 		// Approvals bind to this plan; a redone plan gets a new one, so
 		// people can tell which plan a decision was about.

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/kaizalabot/kaizalabot/bot"
 )
@@ -34,9 +36,9 @@ func Progress(e bot.Event, loc *time.Location) (text string, ok bool) {
 			return fallback(line + "."), true
 		}
 		if e.Actor.ID == "" || e.Actor.ID == bot.System.ID {
-			return "Approved; starting.", true
+			return fallback(toRequester(m, "Approved; starting.")), true
 		}
-		return fallback("Approved by " + who(e.Actor) + "; starting."), true
+		return fallback(toRequester(m, "Approved by "+who(e.Actor)+"; starting.")), true
 
 	case bot.EventBought:
 		return fallback(fmt.Sprintf("Bought subscription %s for %s of %s.",
@@ -70,17 +72,17 @@ func Progress(e bot.Event, loc *time.Location) (text string, ok bool) {
 			code(e.Message))), true
 
 	case bot.EventDone:
-		return fallback(fmt.Sprintf(":white_check_mark: Done. The users of %s now have %s (%s); old subscription %s %s.",
+		return fallback(":white_check_mark: " + toRequester(m, fmt.Sprintf("Done. The users of %s now have %s (%s); old subscription %s %s.",
 			customerName(m.CustomerName, m.CustomerDomain, m.CustomerID), esc(m.Plan.Target.Name, maxName),
-			newSubscription(m), code(m.SubscriptionID), fateDone(m.Plan))), true
+			newSubscription(m), code(m.SubscriptionID), fateDone(m.Plan)))), true
 
 	case bot.EventFailed:
-		return fallback(fmt.Sprintf(":x: Failed at %s: %s Retry with the button above or `/kaizala retry %s`.",
-			stepWords(m.FailedStep), sentence(esc(cmp.Or(e.Message, m.Error), maxError)), id)), true
+		return fallback(":x: " + toRequester(m, fmt.Sprintf("Failed at %s: %s Retry with the button above or `/kaizala retry %s`.",
+			stepWords(m.FailedStep), sentence(esc(cmp.Or(e.Message, m.Error), maxError)), id))), true
 
 	case bot.EventNeedsApproval:
-		return fallback(fmt.Sprintf(":warning: Stopped before %s: %s Retry with the button above or `/kaizala retry %s` to make a new plan to approve.",
-			stepWords(m.FailedStep), sentence(esc(cmp.Or(e.Message, m.Error), maxError)), id)), true
+		return fallback(":warning: " + toRequester(m, fmt.Sprintf("Stopped before %s: %s Retry with the button above or `/kaizala retry %s` to make a new plan to approve.",
+			stepWords(m.FailedStep), sentence(esc(cmp.Or(e.Message, m.Error), maxError)), id))), true
 
 	case bot.EventWaiting:
 		return fallback(":hourglass: Waiting: " + sentence(esc(cmp.Or(e.Message, "something is not answering"), maxError)) +
@@ -101,7 +103,22 @@ func Progress(e bot.Event, loc *time.Location) (text string, ok bool) {
 		if e.Decision != nil {
 			actor, reason = e.Decision.Actor, cmp.Or(e.Decision.Reason, reason)
 		}
-		return fallback(":no_entry_sign: Rejected by " + who(actor) + ": " + sentence(esc(reason, maxReason))), true
+		line := "Rejected by " + who(actor) + ": " + sentence(esc(reason, maxReason))
+		if !strings.EqualFold(actor.ID, m.Requester.ID) { // a requester withdrawing knows
+			line = toRequester(m, line)
+		}
+		return fallback(":no_entry_sign: " + line), true
 	}
 	return "", false
+}
+
+// toRequester addresses line to the migration's requester with a mention
+// ("<@U1>, done. …"), so they hear of their plan's outcome; line is
+// unchanged when the requester is not a Slack user (the system).
+func toRequester(m *bot.Migration, line string) string {
+	if !slackUserID.MatchString(m.Requester.ID) {
+		return line
+	}
+	r, size := utf8.DecodeRuneInString(line)
+	return "<@" + m.Requester.ID + ">, " + string(unicode.ToLower(r)) + line[size:]
 }

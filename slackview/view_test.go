@@ -156,6 +156,8 @@ func TestPlanButtonsByState(t *testing.T) {
 	noAccess.FailedStep, noAccess.FailureKind = bot.StepMoveUsers, bot.FailureKindAccess
 	overridden := failedAtVerify()
 	overridden.Override = true
+	bySystem := *migration(bot.StateMovingUsers)
+	bySystem.Requester = bot.System
 	tests := []struct {
 		name string
 		m    *bot.Migration
@@ -272,6 +274,8 @@ func TestProgress(t *testing.T) {
 	stale := *needsApproval()
 	overridden := *failedAtVerify()
 	overridden.Override = true
+	bySystem := *migration(bot.StateMovingUsers)
+	bySystem.Requester = bot.System
 	tests := []struct {
 		name string
 		e    bot.Event
@@ -279,7 +283,9 @@ func TestProgress(t *testing.T) {
 	}{
 		{"planned", bot.Event{Kind: bot.EventPlanned, Migration: m}, ""},
 		{"approved", bot.Event{Kind: bot.EventApproved, Migration: m, Actor: approver1}, ""},
-		{"started", bot.Event{Kind: bot.EventStarted, Migration: m, Actor: approver1}, "Approved by <@U0APR0001>; starting."},
+		{"started", bot.Event{Kind: bot.EventStarted, Migration: m, Actor: approver1}, "<@U0REQ0001>, approved by <@U0APR0001>; starting."},
+		{"started by the system", bot.Event{Kind: bot.EventStarted, Migration: m, Actor: bot.System}, "<@U0REQ0001>, approved; starting."},
+		{"started, asked by no Slack user", bot.Event{Kind: bot.EventStarted, Migration: bySystem, Actor: approver1}, "Approved by <@U0APR0001>; starting."},
 		{"resumed", bot.Event{Kind: bot.EventStarted, Migration: m, Actor: approver2, Message: "resumed at move_users"}, "Resumed at moving users (retried by <@U0APR0002>)."},
 		{"overridden", bot.Event{Kind: bot.EventStarted, Migration: overridden, Actor: approver2, Message: "resumed at verify"},
 			"Resumed at verifying: <@U0APR0002> chose to suspend although some users still hold Kaizala Pro."},
@@ -294,15 +300,17 @@ func TestProgress(t *testing.T) {
 		{"suspended", bot.Event{Kind: bot.EventSuspended, Migration: m, Deprovision: time.Date(2027, 3, 24, 8, 0, 0, 0, time.UTC)},
 			"Suspended subscription `" + kaizalaSubID + "`: its billing stopped with a prorated credit; Microsoft deletes it on Wed 24 Mar 2027."},
 		{"done", bot.Event{Kind: bot.EventDone, Migration: m},
-			":white_check_mark: Done. The users of Contoso Ltd now have Office 365 E1 (new subscription `" + newSubID + "`); old subscription `" + kaizalaSubID + "` suspended."},
+			":white_check_mark: <@U0REQ0001>, done. The users of Contoso Ltd now have Office 365 E1 (new subscription `" + newSubID + "`); old subscription `" + kaizalaSubID + "` suspended."},
 		{"failed", bot.Event{Kind: bot.EventFailed, Migration: failed, Message: "Partner Center answered 500"},
-			":x: Failed at verifying: Partner Center answered 500. Retry with the button above or `/kaizala retry M7K2QX`."},
+			":x: <@U0REQ0001>, failed at verifying: Partner Center answered 500. Retry with the button above or `/kaizala retry M7K2QX`."},
 		{"needs approval", bot.Event{Kind: bot.EventNeedsApproval, Migration: stale, Message: stale.Error},
-			":warning: Stopped before buying: the world changed since the plan was approved: the subscription's quantity changed from 25 to 30. Retry with the button above or `/kaizala retry M7K2QX` to make a new plan to approve."},
+			":warning: <@U0REQ0001>, stopped before buying: the world changed since the plan was approved: the subscription's quantity changed from 25 to 30. Retry with the button above or `/kaizala retry M7K2QX` to make a new plan to approve."},
 		{"replanned", bot.Event{Kind: bot.EventReplanned, Migration: m, Message: "the subscription's quantity changed from 25 to 30"},
 			":memo: New plan to approve (the subscription's quantity changed from 25 to 30). The plan above is updated; it needs approval again."},
 		{"rejected", bot.Event{Kind: bot.EventRejected, Migration: m, Decision: &bot.Decision{Actor: approver1, Reason: "renewing by phone"}},
-			":no_entry_sign: Rejected by <@U0APR0001>: renewing by phone."},
+			":no_entry_sign: <@U0REQ0001>, rejected by <@U0APR0001>: renewing by phone."},
+		{"withdrawn", bot.Event{Kind: bot.EventRejected, Migration: m, Decision: &bot.Decision{Actor: requester, Reason: "the customer renews"}},
+			":no_entry_sign: Rejected by <@U0REQ0001>: the customer renews."},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -16,8 +16,9 @@ type Alert struct {
 	SubscriptionID string
 	CustomerID     string
 	Threshold      int // days left that triggered it
-	// Channel and TS locate the Slack message, to update it in place; empty
-	// until SetAlertMessage.
+	// Channel and TS locate the Slack message that shows it (a single
+	// alert, or the batch message with the subscription's line, see
+	// AlertMessage); empty until posted.
 	Channel string
 	TS      string
 	// State is the Slack layer's own word for the alert; empty until set.
@@ -157,7 +158,7 @@ func mustHaveUpdated(res sql.Result) error {
 // audit history and the migrations themselves are kept.
 func (db *DB) ForgetSlackMessages(ctx context.Context) error {
 	return db.inTx(ctx, func(tx *sql.Tx) error {
-		for _, table := range []string{"alerts", "migration_messages"} {
+		for _, table := range []string{"alert_lines", "alert_messages", "alerts", "migration_messages"} {
 			if _, err := tx.ExecContext(ctx, "DELETE FROM "+table); err != nil {
 				return fmt.Errorf("forgetting %s: %w", table, err)
 			}

@@ -65,7 +65,7 @@ func run(total, senders int, goal time.Duration) error {
 	serve := exec.Command(bin, "serve")
 	serve.Env = append(os.Environ(), append(pcEnv,
 		"PC_RATE_LIMIT=60000", "SLACK_BOT_TOKEN=xoxb-fake", "SLACK_SIGNING_SECRET=bench-signing-secret-0123456789abcdef",
-		"SLACK_API_URL="+slack.APIURL(), "KAIZALA_ALERT_CHANNEL=C0ALERTS", "KAIZALA_APPROVERS=U0BOSS",
+		"SLACK_API_URL="+slack.APIURL(), "KAIZALA_ALERT_CHANNEL=C0ALERTS", "KAIZALA_APPROVERS=U0BOSS", "KAIZALA_SALES=U0SALES",
 		"KAIZALA_DB="+filepath.Join(dir, "bench.db"), "KAIZALA_LISTEN="+botAddr)...)
 	logs, err := os.Create(filepath.Join(dir, "serve.log"))
 	if err != nil {
