@@ -76,7 +76,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitFailed
 	}
 	fmt.Fprintf(stdout, "\nkaizalabot demo is running. Open %s\n\n", d.URL)
-	fmt.Fprintln(stdout, "You are Sam Sales. Try /kaizala help, /kaizala list, or click \"Plan migration\" on an alert;")
+	fmt.Fprintln(stdout, "You are Sam Sales. Try /kaizala help, /kaizala list, or choose a plan in an alert line's menu;")
 	fmt.Fprintln(stdout, "then switch to Ada Approver to approve. Ctrl-C stops the demo.")
 	<-ctx.Done()
 	d.Close()

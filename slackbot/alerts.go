@@ -34,14 +34,7 @@ type AlertBook interface {
 var _ AlertBook = (*storage.DB)(nil)
 
 // alertBook is the Store as an AlertBook.
-// TODO: list AlertBook in Store (app.go) and drop this assertion.
-func (a *App) alertBook() (AlertBook, error) {
-	book, ok := a.Store.(AlertBook)
-	if !ok {
-		return nil, fmt.Errorf("the store (%T) does not keep alert messages", a.Store)
-	}
-	return book, nil
-}
+func (a *App) alertBook() (AlertBook, error) { return a.Store, nil }
 
 // alertsRedrawnFor is how long scans keep re-rendering an alert message
 // whose lines all settled (none counts days any more); one with a line
@@ -427,7 +420,12 @@ func (a *App) alertLine(ctx context.Context, l storage.AlertLine) (slackview.Ale
 
 // alertOwner is the customer's account owner shown on its alert line: a
 // Slack user id or a name; "" when not known.
-func (a *App) alertOwner(bot.Customer) string { return "" }
+func (a *App) alertOwner(c bot.Customer) string {
+	if o, ok := a.Owners.OwnerOf(c); ok {
+		return o.UserID
+	}
+	return ""
+}
 
 func singleAlertView(l slackview.AlertLine, now time.Time, loc *time.Location) slackview.AlertView {
 	return slackview.AlertView{Tracked: l.Tracked, Threshold: l.Threshold, UsersAssigned: l.UsersAssigned, Targets: l.Targets,

@@ -40,6 +40,8 @@ type Store interface {
 	LastDigest(ctx context.Context) (time.Time, bool, error)
 	// ClaimSlot takes a named slot unless it was taken less than every ago.
 	ClaimSlot(ctx context.Context, name string, every time.Duration) (bool, time.Time, error)
+	AlertBook
+	batchMessages
 }
 
 // Config is how the bot behaves in Slack.

@@ -1,6 +1,7 @@
 package slackview
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/slack-go/slack"
@@ -18,6 +19,7 @@ var commands = []command{
 	{"status <subscription-id | customer domain>", "a subscription, or all of a customer's, and their migrations", "/kaizala status contoso.onmicrosoft.com"},
 	{"targets", "the plans Kaizala Pro users can move to, and what to type for each", "/kaizala targets"},
 	{"plan <subscription-id> <target> [seats] [old=suspend|leave|cancel]", "works out exactly what a migration buys, what it costs, who moves and what happens to the old subscription, and posts it for approval; nothing changes before it is approved", "/kaizala plan 4A1B2C3D-5E6F-4A7B-8C9D-0E1F2A3B4C5D STANDARDPACK"},
+	{"plan all <target> [within DAYS] [owner <@user>]", "plans every subscription ending within DAYS (default 30), or an owner's, as one batch with one Approve; each migration still runs once with its own history and Retry", "/kaizala plan all STANDARDPACK within 30"},
 	{"approve <request-id>", "approves a plan (approvers only, never your own request)", "/kaizala approve M7K2QX"},
 	{"reject <request-id> [reason]", "rejects a plan that has not started; the requester may withdraw their own", "/kaizala reject M7K2QX renewing by phone instead"},
 	{"retry <request-id>", "after a failure, runs the failed step again; after a stop for a new approval, makes a new plan", "/kaizala retry M7K2QX"},
@@ -27,7 +29,7 @@ var commands = []command{
 }
 
 // approvalSteps says how a migration gets approved and run.
-const approvalSteps = "1. Someone asks for a plan: *Plan migration* on an alert, or `/kaizala plan <subscription-id> <target>`. " +
+const approvalSteps = "1. Someone asks for a plan: a plan chosen in an alert line's menu (or *Plan migration* on a single alert), or `/kaizala plan <subscription-id> <target>`. " +
 	"The plan shows exactly what will be bought, which users move and what is suspended.\n" +
 	"2. An approver clicks *Approve* on the plan, or types `/kaizala approve <id>`; you cannot approve your own request.\n" +
 	"3. Once enough approvers agree, the bot buys the new subscription, moves each user's licence and suspends the old subscription, " +
@@ -50,10 +52,12 @@ func Help(unknownWord, suggestion string) Message {
 		text = append(text, plainLine)
 	}
 	lines := make([]string, len(commands))
-	verbs := make([]string, len(commands))
+	var verbs []string
 	for i, c := range commands {
 		lines[i] = "`/kaizala " + Escape(c.usage) + "`: " + c.explains + ". For example `" + Escape(c.example) + "`."
-		verbs[i] = strings.Fields(c.usage)[0]
+		if v := strings.Fields(c.usage)[0]; !slices.Contains(verbs, v) {
+			verbs = append(verbs, v) // "plan" and "plan all" are one verb
+		}
 	}
 	approval := Escape(approvalSteps)
 	blocks = append(blocks,
