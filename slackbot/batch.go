@@ -202,14 +202,9 @@ func (a *App) batchClick(ic slack.InteractionCallback, action *slack.BlockAction
 // rejectBatchWithReason acts on the submitted batch reject dialog, as
 // rejectWithReason does for one migration.
 func (a *App) rejectBatchWithReason(ic slack.InteractionCallback, actor bot.Actor) *slack.ViewSubmissionResponse {
-	meta, err := slackview.ParseRejectMeta(ic.View.PrivateMetadata)
-	if err != nil {
-		a.Log.WithError(err).Error("a batch reject dialog came back unreadable; nothing was rejected")
-		return slack.NewErrorsViewSubmissionResponse(map[string]string{slackview.BlockReason: "This dialog is broken; nothing was rejected. Type /kaizala reject <batch id> <reason> instead."})
-	}
-	reason := slackview.RejectReason(ic.View.State)
-	if len([]rune(reason)) < slackview.MinReason {
-		return slack.NewErrorsViewSubmissionResponse(map[string]string{slackview.BlockReason: fmt.Sprintf("Say why in at least %d characters; the requester will read it.", slackview.MinReason)})
+	meta, reason, back := a.readRejectDialog(ic, "batch id")
+	if back != nil {
+		return back
 	}
 	a.goBackground(func() {
 		ctx, cancel := context.WithTimeout(a.base, time.Minute)

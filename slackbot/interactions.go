@@ -104,18 +104,29 @@ func (a *App) askRejectReason(ic slack.InteractionCallback, id, planHash string,
 	})
 }
 
+// readRejectDialog reads a submitted reject dialog (of a migration or, with
+// what "batch id", of a batch): its metadata and reason, or the answer that
+// sends the dialog back with the problem under the field.
+func (a *App) readRejectDialog(ic slack.InteractionCallback, what string) (slackview.RejectMeta, string, *slack.ViewSubmissionResponse) {
+	meta, err := slackview.ParseRejectMeta(ic.View.PrivateMetadata)
+	if err != nil {
+		a.Log.WithError(err).Error("a reject dialog came back unreadable; nothing was rejected")
+		return meta, "", slack.NewErrorsViewSubmissionResponse(map[string]string{slackview.BlockReason: "This dialog is broken; nothing was rejected. Type /kaizala reject <" + what + "> <reason> instead."})
+	}
+	reason := slackview.RejectReason(ic.View.State)
+	if len([]rune(reason)) < slackview.MinReason {
+		return meta, "", slack.NewErrorsViewSubmissionResponse(map[string]string{slackview.BlockReason: fmt.Sprintf("Say why in at least %d characters; the requester will read it.", slackview.MinReason)})
+	}
+	return meta, reason, nil
+}
+
 // rejectWithReason acts on the submitted reject dialog. A reason that is
 // only blanks is sent back under the field; anything else closes the dialog
 // and the outcome is told privately in the channel of the click.
 func (a *App) rejectWithReason(ic slack.InteractionCallback, actor bot.Actor) *slack.ViewSubmissionResponse {
-	meta, err := slackview.ParseRejectMeta(ic.View.PrivateMetadata)
-	if err != nil {
-		a.Log.WithError(err).Error("a reject dialog came back unreadable; nothing was rejected")
-		return slack.NewErrorsViewSubmissionResponse(map[string]string{slackview.BlockReason: "This dialog is broken; nothing was rejected. Type /kaizala reject <id> <reason> instead."})
-	}
-	reason := slackview.RejectReason(ic.View.State)
-	if len([]rune(reason)) < slackview.MinReason {
-		return slack.NewErrorsViewSubmissionResponse(map[string]string{slackview.BlockReason: fmt.Sprintf("Say why in at least %d characters; the requester will read it.", slackview.MinReason)})
+	meta, reason, back := a.readRejectDialog(ic, "id")
+	if back != nil {
+		return back
 	}
 	a.goBackground(func() {
 		ctx, cancel := context.WithTimeout(a.base, time.Minute)

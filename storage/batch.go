@@ -127,22 +127,7 @@ func (db *DB) SaveBatch(ctx context.Context, b *bot.Batch, audit ...bot.AuditEnt
 		if err != nil {
 			return err
 		}
-		n, err := res.RowsAffected()
-		if err != nil {
-			return err
-		}
-		if n == 1 {
-			return db.appendAudit(ctx, tx, audit)
-		}
-		var stored int
-		err = tx.QueryRowContext(ctx, `SELECT version FROM batches WHERE id = ?`, b.ID).Scan(&stored)
-		if errors.Is(err, sql.ErrNoRows) {
-			return bot.ErrNotFound
-		}
-		if err != nil {
-			return err
-		}
-		return fmt.Errorf("version %d is stale, the stored one is %d: %w", b.Version, stored, bot.ErrConflict)
+		return db.versioned(ctx, tx, res, "batches", b.ID, b.Version, audit)
 	})
 	if err != nil {
 		return fmt.Errorf("saving batch %s: %w", b.ID, err)

@@ -87,23 +87,7 @@ func (db *DB) SaveMigration(ctx context.Context, m *bot.Migration, audit ...bot.
 		if err != nil {
 			return err
 		}
-		n, err := res.RowsAffected()
-		if err != nil {
-			return err
-		}
-		if n == 1 {
-			return db.appendAudit(ctx, tx, audit)
-		}
-		// Nothing updated: say whether the id is unknown or the version stale.
-		var stored int
-		err = tx.QueryRowContext(ctx, `SELECT version FROM migrations WHERE id = ?`, m.ID).Scan(&stored)
-		if errors.Is(err, sql.ErrNoRows) {
-			return bot.ErrNotFound
-		}
-		if err != nil {
-			return err
-		}
-		return fmt.Errorf("version %d is stale, the stored one is %d: %w", m.Version, stored, bot.ErrConflict)
+		return db.versioned(ctx, tx, res, "migrations", m.ID, m.Version, audit)
 	})
 	if err != nil {
 		return fmt.Errorf("saving migration %s: %w", m.ID, err)
@@ -351,4 +335,27 @@ func notFoundIfNoParent(err error) error {
 		return fmt.Errorf("no such migration: %w", bot.ErrNotFound)
 	}
 	return err
+}
+
+// versioned finishes a compare-and-set UPDATE … WHERE id = ? AND version = ?
+// of table: the audit rows go with an update that happened; otherwise it
+// says whether the id is unknown (bot.ErrNotFound) or the version stale
+// (bot.ErrConflict), and nothing is written.
+func (db *DB) versioned(ctx context.Context, tx *sql.Tx, res sql.Result, table, id string, version int, audit []bot.AuditEntry) error {
+	n, err := res.RowsAffected()
+	if err != nil {
+		return err
+	}
+	if n == 1 {
+		return db.appendAudit(ctx, tx, audit)
+	}
+	var stored int
+	err = tx.QueryRowContext(ctx, `SELECT version FROM `+table+` WHERE id = ?`, id).Scan(&stored)
+	if errors.Is(err, sql.ErrNoRows) {
+		return bot.ErrNotFound
+	}
+	if err != nil {
+		return err
+	}
+	return fmt.Errorf("version %d is stale, the stored one is %d: %w", version, stored, bot.ErrConflict)
 }
