@@ -34,7 +34,19 @@ func SocketMode(ctx context.Context, client *socketmode.Client, bot Bot, log log
 
 func dispatchSocketEvent(ctx context.Context, client *socketmode.Client, bot Bot, log logrus.FieldLogger, gate deliveryGate, evt socketmode.Event) {
 	if evt.Request == nil {
-		return // connection lifecycle events carry nothing to acknowledge
+		// Connection lifecycle events carry nothing to acknowledge; the log
+		// says whether the connection is up, and why not.
+		switch evt.Type {
+		case socketmode.EventTypeConnected:
+			log.Info("Socket Mode: connected to Slack; commands, clicks and events come over the WebSocket")
+		case socketmode.EventTypeConnectionError:
+			log.WithField("error", fmt.Sprint(evt.Data)).Warn("Socket Mode: could not connect to Slack; retrying")
+		case socketmode.EventTypeInvalidAuth:
+			log.Error("Socket Mode: Slack refused the app-level token (SLACK_APP_TOKEN): check it is an xapp- token with connections:write")
+		case socketmode.EventTypeDisconnect:
+			log.Info("Socket Mode: Slack asked to reconnect; reconnecting")
+		}
+		return
 	}
 	retry := fmt.Sprint(evt.Request.RetryAttempt)
 	switch evt.Type {

@@ -2,6 +2,8 @@ package slackbot
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"slices"
 	"strconv"
@@ -265,12 +267,16 @@ func (a *App) decide(verb string, args []string, actor bot.Actor, responseURL st
 	if len(args) == 0 || (verb != "reject" && len(args) > 1) {
 		usage := map[string]string{
 			"approve": "Usage: /kaizala approve <request-id>, e.g. /kaizala approve M7K2QX.",
-			"reject":  "Usage: /kaizala reject <request-id> [reason], e.g. /kaizala reject M7K2QX customer wants E3.",
+			"reject":  "Usage: /kaizala reject <request-id> <reason>, e.g. /kaizala reject M7K2QX customer wants E3.",
 			"retry":   "Usage: /kaizala retry <request-id>, e.g. /kaizala retry M7K2QX.",
 		}
 		return ephemeral(slackview.Refusal(usage[verb]))
 	}
 	id, reason := strings.ToUpper(args[0]), strings.Join(args[1:], " ")
+	if verb == "reject" && len([]rune(strings.TrimSpace(reason))) < slackview.MinReason {
+		// As the dialog does: the requester reads the reason.
+		return ephemeral(slackview.Refusal(fmt.Sprintf("Say why, in at least %d characters: /kaizala reject %s <reason>, e.g. /kaizala reject %s customer wants E3. The requester will read it.", slackview.MinReason, id, id)))
+	}
 	// Typed, the decision is on the plan as it stands (no hash): the answer
 	// names that plan, so the person knows what they decided on.
 	a.background(responseURL, func(ctx context.Context) slackview.Message { return a.runDecision(ctx, verb, id, "", reason, actor) })
@@ -408,9 +414,21 @@ func (a *App) background(responseURL string, fn func(ctx context.Context) slackv
 
 // failure tells the person something went wrong on our side, without
 // internals; the details go to the log.
+// failure answers an internal error: the person gets a reference to quote,
+// the log gets the error under it. A raw Go error says nothing useful to a
+// salesperson and may carry what they should not see (paths, ids, SQL).
 func (a *App) failure(doing string, err error) slackview.Message {
-	a.Log.WithError(err).Error(doing + " failed")
-	return slackview.Refusal(fmt.Sprintf("Something went wrong while %s: %v. It was logged; try again in a minute.", doing, err))
+	ref := errorRef()
+	a.Log.WithError(err).WithField("ref", ref).Error(doing + " failed")
+	return slackview.Refusal(fmt.Sprintf("Something went wrong on our side while %s (ref %s). It was logged; try again in a minute, and quote the ref if it keeps happening.", doing, ref))
+}
+
+// errorRef is a short reference that ties a person's error message to its
+// log line.
+func errorRef() string {
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	return strings.ToUpper(hex.EncodeToString(b[:]))
 }
 
 func (a *App) internal(err error) *slack.Msg {

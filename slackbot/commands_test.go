@@ -1,8 +1,13 @@
 package slackbot
 
 import (
+	"context"
 	"strings"
 	"testing"
+
+	"github.com/slack-go/slack"
+
+	"github.com/kaizalabot/kaizalabot/bot"
 )
 
 func TestCleanCommand(t *testing.T) {
@@ -28,6 +33,18 @@ func TestDidYouMean(t *testing.T) {
 	for typed, want := range map[string]string{"lsit": "list", "aprove": "approve", "stauts": "status", "histroy": "history", "xyzzy": "", "plna": "plan"} {
 		if got := didYouMean(typed, verbs); got != want {
 			t.Errorf("didYouMean(%q) = %q, want %q", typed, got, want)
+		}
+	}
+}
+
+// A typed reject asks for a reason, as the dialog does, before anything is
+// looked up (the app has no store: a lookup would panic).
+func TestTypedRejectAsksWhy(t *testing.T) {
+	a, _ := accessApp(t, listedPolicy())
+	for _, text := range []string{"reject M7K2QX", "reject M7K2QX   ", "reject M7K2QX no"} {
+		got := a.Command(context.Background(), slack.SlashCommand{TeamID: ownTeam, UserID: people[bot.RoleApprover], Command: "/kaizala", Text: text})
+		if got == nil || !strings.Contains(got.Text, "Say why") || !strings.Contains(got.Text, "/kaizala reject M7K2QX") {
+			t.Errorf("%q answered %+v, want a request for a reason", text, got)
 		}
 	}
 }

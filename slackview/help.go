@@ -21,7 +21,7 @@ var commands = []command{
 	{"plan <subscription-id> <target> [seats] [old=suspend|leave|cancel]", "works out exactly what a migration buys, what it costs, who moves and what happens to the old subscription, and posts it for approval; nothing changes before it is approved", "/kaizala plan 4A1B2C3D-5E6F-4A7B-8C9D-0E1F2A3B4C5D STANDARDPACK"},
 	{"plan all <target> [within DAYS] [owner <@user>]", "plans every subscription ending within DAYS (default 30), or an owner's, as one batch with one Approve; each migration still runs once with its own history and Retry", "/kaizala plan all STANDARDPACK within 30"},
 	{"approve <request-id>", "approves a plan (approvers only, never your own request)", "/kaizala approve M7K2QX"},
-	{"reject <request-id> [reason]", "rejects a plan that has not started; the requester may withdraw their own", "/kaizala reject M7K2QX renewing by phone instead"},
+	{"reject <request-id> <reason>", "rejects a plan that has not started, saying why; the requester may withdraw their own", "/kaizala reject M7K2QX renewing by phone instead"},
 	{"retry <request-id>", "after a failure, runs the failed step again; after a stop for a new approval, makes a new plan", "/kaizala retry M7K2QX"},
 	{"history [subscription-id | customer | request-id]", "who did what and when", "/kaizala history M7K2QX"},
 	{"digest", "posts the daily digest now", "/kaizala digest"},

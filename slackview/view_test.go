@@ -326,7 +326,7 @@ func TestHelp(t *testing.T) {
 	plainHelp := strings.ToLower(string(payload(t, Help("", ""))))
 	for _, want := range []string{"/kaizala plan", "/kaizala approve", "an approver clicks *Approve* on the plan, or types `/kaizala approve &lt;id&gt;`; you cannot approve your own request",
 		"/kaizala list [days]", "/kaizala status &lt;subscription-id | customer domain&gt;", "/kaizala targets",
-		"/kaizala reject &lt;request-id&gt; [reason]", "/kaizala retry", "/kaizala history", "/kaizala digest", "/kaizala scan", "/kaizala help"} {
+		"/kaizala reject &lt;request-id&gt; &lt;reason&gt;", "/kaizala retry", "/kaizala history", "/kaizala digest", "/kaizala scan", "/kaizala help"} {
 		if !strings.Contains(plainHelp, strings.ToLower(want)) {
 			t.Errorf("help does not say %q", want)
 		}
