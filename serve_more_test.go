@@ -177,3 +177,20 @@ func waitState(t *testing.T, st *stack, id string, want bot.State) {
 	}
 	t.Fatalf("migration %s is %s (%s), want %s", id, m.State, m.Error, want)
 }
+
+// status and history find a customer by its name (which may have spaces),
+// and list marks a subscription's open plan with who asked.
+func TestStoryStatusHistoryAndListByCustomerName(t *testing.T) {
+	st := newStack(t)
+	sub := st.expiring()
+	_, migration := st.plan(sub)
+	if status := st.command(salesID, "status "+sub.Customer.Name); !strings.Contains(status, sub.Subscription.ID) {
+		t.Errorf("status by name %q does not show subscription %s:\n%s", sub.Customer.Name, sub.Subscription.ID, status)
+	}
+	if history := st.command(salesID, "history "+sub.Customer.Name); !strings.Contains(history, migration.ID) {
+		t.Errorf("history by name %q does not show migration %s:\n%s", sub.Customer.Name, migration.ID, history)
+	}
+	if list := st.command(salesID, "list 400"); !strings.Contains(list, migration.ID) || !strings.Contains(list, `\u003c@`+salesID+`\u003e`) {
+		t.Errorf("list does not mark the open plan %s and who asked:\n%s", migration.ID, list)
+	}
+}

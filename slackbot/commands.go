@@ -130,14 +130,25 @@ func (a *App) list(ctx context.Context, args []string) *slack.Msg {
 	if len(tracked) == 0 {
 		return ephemeral(slackview.Info("No scan has found anything yet. Run /kaizala scan to read every customer's subscriptions now."))
 	}
-	return ephemeral(slackview.List(expiring, days, a.Now(), a.Location))
+	open, err := a.Store.ListMigrations(ctx, bot.MigrationFilter{States: append([]bot.State{bot.StatePendingApproval}, bot.RunningStates...)})
+	if err != nil {
+		return a.internal(err)
+	}
+	extra := slackview.ListExtra{Open: map[string]*bot.Migration{}, Owner: func(c bot.Customer) string {
+		o, _ := a.Owners.OwnerOf(c)
+		return o.UserID
+	}}
+	for _, m := range open {
+		extra.Open[strings.ToLower(m.SubscriptionID)] = m
+	}
+	return ephemeral(slackview.List(expiring, days, a.Now(), a.Location, extra))
 }
 
 func (a *App) status(ctx context.Context, args []string) *slack.Msg {
-	if len(args) != 1 {
-		return ephemeral(slackview.Refusal("Usage: /kaizala status <subscription-id | customer domain>, e.g. /kaizala status contoso.onmicrosoft.com."))
+	if len(args) == 0 {
+		return ephemeral(slackview.Refusal("Usage: /kaizala status <subscription-id | customer domain | customer name>, e.g. /kaizala status contoso.onmicrosoft.com or /kaizala status Contoso Ltd."))
 	}
-	key := args[0]
+	key := strings.Join(args, " ") // a customer's name may have spaces
 	tracked, err := a.trackedNow(ctx)
 	if err != nil {
 		return a.internal(err)
@@ -185,19 +196,16 @@ func (a *App) targets() *slack.Msg {
 }
 
 func (a *App) history(ctx context.Context, args []string) *slack.Msg {
-	if len(args) > 1 {
-		return ephemeral(slackview.Refusal("Usage: /kaizala history [subscription-id | customer | request-id], e.g. /kaizala history M7K2QX."))
-	}
 	f, title := bot.AuditFilter{}, "Recent history"
-	if len(args) == 1 {
-		key := args[0]
+	if len(args) > 0 {
+		key := strings.Join(args, " ") // a customer's name may have spaces
 		switch {
 		case a.isMigration(ctx, key):
 			f.MigrationID, title = key, "History of migration "+strings.ToUpper(key)
 		case a.isSubscription(ctx, key):
 			f.SubscriptionID, title = key, "History of subscription "+key
 		default:
-			f.Customer, title = key, "History of customer "+key
+			f.Customer, title = a.customerByName(ctx, key), "History of customer "+key
 		}
 	}
 	entries, err := a.Store.Audit(ctx, f)
@@ -208,6 +216,22 @@ func (a *App) history(ctx context.Context, args []string) *slack.Msg {
 		return ephemeral(slackview.Info(fmt.Sprintf("%s: nothing recorded yet.", title)))
 	}
 	return ephemeral(slackview.History(title, entries, a.Location))
+}
+
+// customerByName returns the id of the customer whose name is key, so
+// history finds it (the audit knows customers by id and domain); otherwise
+// key itself.
+func (a *App) customerByName(ctx context.Context, key string) string {
+	tracked, err := a.Store.TrackedSubscriptions(ctx)
+	if err != nil {
+		return key
+	}
+	for _, t := range tracked {
+		if strings.EqualFold(strings.TrimSpace(t.Customer.Name), strings.TrimSpace(key)) {
+			return t.Customer.ID
+		}
+	}
+	return key
 }
 
 func (a *App) isMigration(ctx context.Context, id string) bool {

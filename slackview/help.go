@@ -16,7 +16,7 @@ type command struct {
 var commands = []command{
 	{"help", "this list", "/kaizala help"},
 	{"list [days]", "subscriptions that end within days (default 90), most urgent first", "/kaizala list 30"},
-	{"status <subscription-id | customer domain>", "a subscription, or all of a customer's, and their migrations", "/kaizala status contoso.onmicrosoft.com"},
+	{"status <subscription-id | customer domain | customer name>", "a subscription, or all of a customer's, and their migrations", "/kaizala status contoso.onmicrosoft.com"},
 	{"targets", "the plans Kaizala Pro users can move to, and what to type for each", "/kaizala targets"},
 	{"plan <subscription-id> <target> [seats] [old=suspend|leave|cancel]", "works out exactly what a migration buys, what it costs, who moves and what happens to the old subscription, and posts it for approval; nothing changes before it is approved", "/kaizala plan 4A1B2C3D-5E6F-4A7B-8C9D-0E1F2A3B4C5D STANDARDPACK"},
 	{"plan all <target> [within DAYS] [owner <@user>]", "plans every subscription ending within DAYS (default 30), or an owner's, as one batch with one Approve; each migration still runs once with its own history and Retry", "/kaizala plan all STANDARDPACK within 30"},

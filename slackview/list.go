@@ -14,7 +14,15 @@ import (
 // List shows the subscriptions expiring within days, most urgent first, one
 // line each, cut to what fits a message with a count of the rest. Days left
 // are counted from now, not from the scan that found them.
-func List(found []bot.TrackedSubscription, within int, now time.Time, loc *time.Location) Message {
+//
+// extra, optional, says what the list knows besides: the open migration of
+// a subscription (pending or running, and who asked) and a customer's
+// account owner.
+func List(found []bot.TrackedSubscription, within int, now time.Time, loc *time.Location, extra ...ListExtra) Message {
+	var x ListExtra
+	if len(extra) > 0 {
+		x = extra[0]
+	}
 	var expiring []bot.TrackedSubscription
 	for _, t := range found {
 		t.DaysLeft = daysLeft(t.Finding, now, loc)
@@ -41,6 +49,14 @@ func List(found []bot.TrackedSubscription, within int, now time.Time, loc *time.
 		lines[i] = fmt.Sprintf("• *%s* · %s · %s · %s · %s", daysColumn(t.DaysLeft), endISO(t.Subscription.EndDate),
 			customerLabel(t.Customer.Name, t.Customer.Domain, t.Customer.ID), code(t.Subscription.ID),
 			plural(t.Subscription.Quantity, "seat", "seats"))
+		if x.Owner != nil {
+			if owner := x.Owner(t.Customer); owner != "" {
+				lines[i] += " · owner " + who(bot.Actor{ID: owner})
+			}
+		}
+		if m := x.Open[strings.ToLower(t.Subscription.ID)]; m != nil {
+			lines[i] += fmt.Sprintf(" · :memo: %s %s, asked by %s", code(m.ID), shortState(m), who(m.Requester))
+		}
 	}
 	more := func(left int) string {
 		return fmt.Sprintf("…and %d more. Narrow the list with `/kaizala list 7`, or see every one with `kaizalabot scan`.", left)
@@ -52,6 +68,14 @@ func List(found []bot.TrackedSubscription, within int, now time.Time, loc *time.
 		plural(len(expiring), "subscription", "subscriptions"), plural(within, "day", "days"),
 		customerName(first.Customer.Name, first.Customer.Domain, first.Customer.ID), endsIn(first.DaysLeft))
 	return Message{Text: fallback(text), Blocks: blocks}
+}
+
+// ListExtra is what a list shows besides the subscriptions.
+type ListExtra struct {
+	// Open maps a lower-case subscription id to its open migration.
+	Open map[string]*bot.Migration
+	// Owner names a customer's account owner (a Slack user id), or "".
+	Owner func(bot.Customer) string
 }
 
 // daysColumn is the days-left column of a list: "12 days", "today", "ended 3 days ago".

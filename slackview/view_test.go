@@ -325,7 +325,7 @@ func TestProgress(t *testing.T) {
 func TestHelp(t *testing.T) {
 	plainHelp := strings.ToLower(string(payload(t, Help("", ""))))
 	for _, want := range []string{"/kaizala plan", "/kaizala approve", "an approver clicks *Approve* on the plan, or types `/kaizala approve &lt;id&gt;`; you cannot approve your own request",
-		"/kaizala list [days]", "/kaizala status &lt;subscription-id | customer domain&gt;", "/kaizala targets",
+		"/kaizala list [days]", "/kaizala status &lt;subscription-id | customer domain | customer name&gt;", "/kaizala targets",
 		"/kaizala reject &lt;request-id&gt; &lt;reason&gt;", "/kaizala retry", "/kaizala history", "/kaizala digest", "/kaizala scan", "/kaizala help"} {
 		if !strings.Contains(plainHelp, strings.ToLower(want)) {
 			t.Errorf("help does not say %q", want)
@@ -389,5 +389,25 @@ func TestPlanConfirmNamesTheSubscription(t *testing.T) {
 	c := buttons(Plan(PlanView{Migration: m, Required: 1, Now: now, Location: cet}))[ActionApprove].Confirm.Text.Text
 	if !strings.Contains(c, "Suspends "+kaizalaSubID+": billing stops; deleted ") {
 		t.Errorf("with a long customer name the dialog no longer names the subscription: %q", c)
+	}
+}
+
+// The list marks a subscription with an open plan (its id, state and who
+// asked) and names the account owner.
+func TestListMarksOpenPlansAndOwners(t *testing.T) {
+	tr := tracked()
+	m := migration(bot.StatePendingApproval)
+	extra := ListExtra{
+		Open:  map[string]*bot.Migration{strings.ToLower(tr.Subscription.ID): m},
+		Owner: func(bot.Customer) string { return "U0OWNER" },
+	}
+	all := string(payload(t, List([]bot.TrackedSubscription{tr}, 3650, now, cet, extra)))
+	for _, want := range []string{m.ID, "<@" + m.Requester.ID + ">", "owner <@U0OWNER>"} {
+		if !strings.Contains(all, want) {
+			t.Errorf("the list does not say %q:\n%s", want, all)
+		}
+	}
+	if plain := string(payload(t, List([]bot.TrackedSubscription{tr}, 3650, now, cet))); strings.Contains(plain, m.ID) {
+		t.Error("without extras the list names no migration")
 	}
 }
