@@ -194,3 +194,17 @@ func TestStoryStatusHistoryAndListByCustomerName(t *testing.T) {
 		t.Errorf("list does not mark the open plan %s and who asked:\n%s", migration.ID, list)
 	}
 }
+
+// A plan's quick mistakes are answered at once, in the command's own reply,
+// so the refusal can never arrive after (or above) "working on it".
+func TestStoryAPlanMistakeIsTheCommandsOwnAnswer(t *testing.T) {
+	st := newStack(t)
+	sub := st.expiring()
+	reply := st.command(salesID, "plan "+sub.Subscription.ID+" NOSUCHPLAN")
+	if strings.Contains(reply, "Working on") || !strings.Contains(reply, "NOSUCHPLAN") {
+		t.Errorf("an unknown target is not refused in the command's reply:\n%s", reply)
+	}
+	if reply := st.command(salesID, "plan 00000000-0000-0000-0000-000000000000 STANDARDPACK"); !strings.Contains(reply, "know subscription") {
+		t.Errorf("an unknown subscription is not refused in the command's reply:\n%s", reply)
+	}
+}

@@ -125,6 +125,43 @@ func (e *Engine) publish(ev Event) {
 	e.Events.Publish(ev)
 }
 
+// CheckPlanRequest makes the quick checks of a plan request — the seats, the
+// subscription, the target, a migration already open — from the database
+// alone, so a mistake is answered at once, before anything slow starts.
+// Plan makes them again.
+func (e *Engine) CheckPlanRequest(ctx context.Context, req PlanRequest) (refusal string, err error) {
+	_, _, _, refusal, err = e.checkPlanRequest(ctx, req)
+	return refusal, err
+}
+
+func (e *Engine) checkPlanRequest(ctx context.Context, req PlanRequest) (*TrackedSubscription, RetiredSKU, Target, string, error) {
+	fail := func(refusal string, err error) (*TrackedSubscription, RetiredSKU, Target, string, error) {
+		return nil, RetiredSKU{}, Target{}, refusal, err
+	}
+	if req.Seats < 0 || req.Seats > 1_000_000 {
+		return fail(fmt.Sprintf("%d is not a number of seats; give a whole number from 1 to 1000000, or leave it out.", req.Seats), nil)
+	}
+	tracked, err := e.Store.FindSubscription(ctx, req.SubscriptionID)
+	if errors.Is(err, ErrNotFound) {
+		return fail(fmt.Sprintf("I don't know subscription %q. Check the id in the alert or with /kaizala list; a new subscription appears after the next scan (/kaizala scan).", req.SubscriptionID), nil)
+	}
+	if err != nil {
+		return fail("", err)
+	}
+	retired, ok := e.Catalog.RetiredFor(tracked.Subscription)
+	if !ok {
+		return fail(fmt.Sprintf("Subscription %s (%s) is not a retired SKU this bot migrates.", tracked.Subscription.ID, tracked.Subscription.OfferName), nil)
+	}
+	target, refusal := e.Catalog.FindTarget(retired, req.Target)
+	if refusal != "" {
+		return fail(refusal+" See /kaizala targets.", nil)
+	}
+	if refusal, err := e.alreadyMigrating(ctx, tracked.Subscription.ID); refusal != "" || err != nil {
+		return fail(refusal, err)
+	}
+	return tracked, retired, target, "", nil
+}
+
 // RecordScan keeps a scan's findings so migrations can be planned for them.
 func (e *Engine) RecordScan(ctx context.Context, r *ScanReport) error {
 	return e.Store.SaveScan(ctx, r)
@@ -133,25 +170,8 @@ func (e *Engine) RecordScan(ctx context.Context, r *ScanReport) error {
 // Plan works out a migration and records it for approval. A refusal is a
 // mistake to show the requester (unknown subscription, unknown target, …).
 func (e *Engine) Plan(ctx context.Context, req PlanRequest) (*Migration, string, error) {
-	if req.Seats < 0 || req.Seats > 1_000_000 {
-		return nil, fmt.Sprintf("%d is not a number of seats; give a whole number from 1 to 1000000, or leave it out.", req.Seats), nil
-	}
-	tracked, err := e.Store.FindSubscription(ctx, req.SubscriptionID)
-	if errors.Is(err, ErrNotFound) {
-		return nil, fmt.Sprintf("I don't know subscription %q. Check the id in the alert or with /kaizala list; a new subscription appears after the next scan (/kaizala scan).", req.SubscriptionID), nil
-	}
-	if err != nil {
-		return nil, "", err
-	}
-	retired, ok := e.Catalog.RetiredFor(tracked.Subscription)
-	if !ok {
-		return nil, fmt.Sprintf("Subscription %s (%s) is not a retired SKU this bot migrates.", tracked.Subscription.ID, tracked.Subscription.OfferName), nil
-	}
-	target, refusal := e.Catalog.FindTarget(retired, req.Target)
-	if refusal != "" {
-		return nil, refusal + " See /kaizala targets.", nil
-	}
-	if refusal, err := e.alreadyMigrating(ctx, tracked.Subscription.ID); refusal != "" || err != nil {
+	tracked, retired, target, refusal, err := e.checkPlanRequest(ctx, req)
+	if refusal != "" || err != nil {
 		return nil, refusal, err
 	}
 	// Working out a plan reads every user's licences: the same plan is not

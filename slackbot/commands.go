@@ -63,7 +63,7 @@ func (a *App) Command(ctx context.Context, cmd slack.SlashCommand) *slack.Msg {
 	case "history":
 		return a.history(ctx, args)
 	case "plan":
-		return a.planCommand(args, actor, cmd.ResponseURL)
+		return a.planCommand(ctx, args, actor, cmd.ResponseURL)
 	case "approve", "reject", "retry":
 		return a.decide(verb, args, actor, cmd.ResponseURL)
 	case "digest":
@@ -244,7 +244,7 @@ func (a *App) isSubscription(ctx context.Context, id string) bool {
 	return err == nil
 }
 
-func (a *App) planCommand(args []string, actor bot.Actor, responseURL string) *slack.Msg {
+func (a *App) planCommand(ctx context.Context, args []string, actor bot.Actor, responseURL string) *slack.Msg {
 	if len(args) > 0 && strings.EqualFold(args[0], "all") {
 		return a.planAll(args[1:], actor, responseURL) // batch.go
 	}
@@ -268,6 +268,13 @@ func (a *App) planCommand(args []string, actor bot.Actor, responseURL string) *s
 		}
 	}
 	target := strings.Join(rest, " ")
+	// The quick checks answer at once, so a mistake never arrives after
+	// (or above) "working on it".
+	if refusal, err := a.Engine.CheckPlanRequest(ctx, bot.PlanRequest{SubscriptionID: sub, Target: target, Seats: seats, OldFate: fate, Requester: actor}); err != nil {
+		return a.internal(err)
+	} else if refusal != "" {
+		return ephemeral(slackview.Refusal(refusal))
+	}
 	a.startPlan(sub, target, seats, fate, actor, responseURL)
 	return ephemeral(slackview.Info(fmt.Sprintf("Working on a plan to move subscription %s to %s…", sub, target)))
 }
@@ -436,8 +443,6 @@ func (a *App) background(responseURL string, fn func(ctx context.Context) slackv
 	})
 }
 
-// failure tells the person something went wrong on our side, without
-// internals; the details go to the log.
 // failure answers an internal error: the person gets a reference to quote,
 // the log gets the error under it. A raw Go error says nothing useful to a
 // salesperson and may carry what they should not see (paths, ids, SQL).
