@@ -11,8 +11,11 @@ import (
 
 // Digest is the daily summary.
 type Digest struct {
-	At    time.Time
-	Since time.Time // the previous digest, or a day before At
+	// Cadence names how often digests are posted, for the title: "daily",
+	// "weekday", "weekly", or "" when the schedule is none of these.
+	Cadence string
+	At      time.Time
+	Since   time.Time // the previous digest, or a day before At
 	// Expiring counts active, non-renewing retired-SKU subscriptions by days
 	// left: within 7, within 30 and within 90 days (each count includes the
 	// nearer ones), and those already past their end.
@@ -131,4 +134,23 @@ func BuildDigest(ctx context.Context, store Store, now, since time.Time) (*Diges
 		d.AuditHead = &AuditHead{Seq: seq, Hash: hash[:min(len(hash), auditHeadDigits)]}
 	}
 	return d, nil
+}
+
+// DigestCadence names how often a standard cron schedule (minute hour
+// day-of-month month day-of-week) posts: once a day every day "daily", on
+// Monday to Friday "weekday", on one weekday "weekly"; "" otherwise.
+func DigestCadence(spec string) string {
+	f := strings.Fields(spec)
+	if len(f) != 5 || strings.ContainsAny(f[0]+f[1], "*/,-") || f[2] != "*" || f[3] != "*" {
+		return ""
+	}
+	switch dow := f[4]; {
+	case dow == "*":
+		return "daily"
+	case dow == "1-5" || strings.EqualFold(dow, "MON-FRI"):
+		return "weekday"
+	case !strings.ContainsAny(dow, "*/,-"):
+		return "weekly"
+	}
+	return ""
 }

@@ -113,3 +113,14 @@ func TestPolicyOpen(t *testing.T) {
 		}
 	}
 }
+
+func TestDigestCadence(t *testing.T) {
+	for spec, want := range map[string]string{
+		"0 9 * * 1-5": "weekday", "30 8 * * *": "daily", "0 9 * * 1": "weekly", "0 9 * * MON-FRI": "weekday",
+		"0 */4 * * *": "", "0 9 1 * *": "", "0 9,17 * * *": "", "@daily": "",
+	} {
+		if got := DigestCadence(spec); got != want {
+			t.Errorf("DigestCadence(%q) = %q, want %q", spec, got, want)
+		}
+	}
+}

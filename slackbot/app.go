@@ -301,6 +301,7 @@ func (a *App) PostDigest(ctx context.Context) (string, error) {
 	total := a.throttled.Load()
 	d.Throttled = int(total - a.throttledAtDigest.Load())
 	d.Approvers, d.ApproverGroup = a.Engine.Policy.Approvers, a.Engine.Policy.Group
+	d.Cadence = bot.DigestCadence(a.DigestSchedule)
 	channel, ts, err := a.post(ctx, a.DigestChannel, slackview.Digest(d, a.Location))
 	if err != nil {
 		return "", err

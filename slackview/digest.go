@@ -3,6 +3,7 @@ package slackview
 import (
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/kaizalabot/kaizalabot/bot"
@@ -23,7 +24,7 @@ func Digest(d *bot.Digest, loc *time.Location) Message {
 		ended = fmt.Sprintf(" (%d already ended)", d.Ended)
 	}
 	blocks := []slack.Block{
-		header("Kaizala Pro daily digest — " + day(d.At, loc)),
+		header(digestTitle(d) + " — " + day(d.At, loc)),
 		fieldsSection(
 			"Ending within 7 days", within7+ended,
 			"Within 30 days", fmt.Sprint(d.Within30),
@@ -53,7 +54,7 @@ func Digest(d *bot.Digest, loc *time.Location) Message {
 		blocks = append(blocks, contextBlock("Audit head: row "+thousands(h.Seq)+" · "+code(h.Hash),
 			"Keep this to prove later that no history was cut: `kaizalabot audit --verify` prints the head it checked."))
 	}
-	text := fmt.Sprintf("Kaizala Pro daily digest, %s: %s ending within 7 days%s, %d within 30, %d within 90; "+
+	text := fmt.Sprintf(digestTitle(d)+", %s: %s ending within 7 days%s, %d within 30, %d within 90; "+
 		"%d waiting for approval, %d running, %d completed, %d failed, %d rejected.",
 		day(d.At, loc), within7, ended, d.Within30, d.Within90,
 		len(d.Waiting), len(d.Running), len(d.Completed), len(d.Failed), len(d.Rejected))
@@ -137,4 +138,10 @@ func scanHealth(d *bot.Digest, sinceWhen string, loc *time.Location) string {
 			bullets(lines, digestListed, 0)
 	}
 	return out + "\n" + throttled
+}
+
+// digestTitle names the digest after its schedule: "Kaizala Pro weekday
+// digest", or "Kaizala Pro digest" when the schedule has no simple name.
+func digestTitle(d *bot.Digest) string {
+	return strings.Join(strings.Fields("Kaizala Pro "+d.Cadence+" digest"), " ")
 }

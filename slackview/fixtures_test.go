@@ -144,7 +144,7 @@ func fullDigest() *bot.Digest {
 	rejected := migration(bot.StateRejected)
 	rejected.ID = "M3CF9K"
 	rejected.Error = "rejected by Sam Lee: the customer renews by phone"
-	return &bot.Digest{
+	return &bot.Digest{Cadence: "weekday",
 		At: now, Since: now.Add(-24 * time.Hour),
 		Within7: 2, Within30: 5, Within90: 11, Ended: 1,
 		MostUrgent: []bot.TrackedSubscription{ended, urgent}, MostUrgentMore: 9,

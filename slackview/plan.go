@@ -147,6 +147,15 @@ func oldDoneWords(p bot.Plan, subID string, ends time.Time, loc *time.Location) 
 	return fmt.Sprintf("Subscription %s has auto-renew off: it ends on %s and is billed until then.", id, endDay(ends))
 }
 
+// rejectedWord is "Withdrawn" when the requester rejected their own plan,
+// else "Rejected".
+func rejectedWord(m *bot.Migration, by bot.Actor) string {
+	if strings.EqualFold(by.ID, m.Requester.ID) {
+		return "Withdrawn"
+	}
+	return "Rejected"
+}
+
 // fateWords name what step C does to the old subscription: the verb on a
 // plan, and the participle once done.
 var fateWords = map[bot.OldFate]struct{ verb, done string }{
@@ -382,8 +391,8 @@ func stateBlocks(v PlanView, customer, retired, target string) []slack.Block {
 
 	case m.State == bot.StateRejected:
 		if d := lastDecision(v.Decisions, bot.DecisionReject); d != nil {
-			return []slack.Block{section(fmt.Sprintf(":no_entry_sign: *Rejected by %s* on %s: %s",
-				who(d.Actor), stamp(d.At, loc), sentence(esc(cmp.Or(d.Reason, "no reason given"), maxReason))))}
+			return []slack.Block{section(fmt.Sprintf(":no_entry_sign: *%s by %s* on %s: %s",
+				rejectedWord(m, d.Actor), who(d.Actor), stamp(d.At, loc), sentence(esc(cmp.Or(d.Reason, "no reason given"), maxReason))))}
 		}
 		// Without the decision, the engine's record says who and why:
 		// "rejected by <name>: <reason>".

@@ -103,7 +103,7 @@ func Progress(e bot.Event, loc *time.Location) (text string, ok bool) {
 		if e.Decision != nil {
 			actor, reason = e.Decision.Actor, cmp.Or(e.Decision.Reason, reason)
 		}
-		line := "Rejected by " + who(actor) + ": " + sentence(esc(reason, maxReason))
+		line := rejectedWord(m, actor) + " by " + who(actor) + ": " + sentence(esc(reason, maxReason))
 		if !strings.EqualFold(actor.ID, m.Requester.ID) { // a requester withdrawing knows
 			line = toRequester(m, line)
 		}

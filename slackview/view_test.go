@@ -310,7 +310,7 @@ func TestProgress(t *testing.T) {
 		{"rejected", bot.Event{Kind: bot.EventRejected, Migration: m, Decision: &bot.Decision{Actor: approver1, Reason: "renewing by phone"}},
 			":no_entry_sign: <@U0REQ0001>, rejected by <@U0APR0001>: renewing by phone."},
 		{"withdrawn", bot.Event{Kind: bot.EventRejected, Migration: m, Decision: &bot.Decision{Actor: requester, Reason: "the customer renews"}},
-			":no_entry_sign: Rejected by <@U0REQ0001>: the customer renews."},
+			":no_entry_sign: Withdrawn by <@U0REQ0001>: the customer renews."},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
