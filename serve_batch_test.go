@@ -55,6 +55,16 @@ func TestStoryBatchPlanAllApproveOnce(t *testing.T) {
 			}
 		}
 	}
+	// The approvers are asked once, for the whole batch, not per member.
+	asked := 0
+	for _, r := range st.slack.Thread(alertChannel, batchMsg.TS) {
+		if strings.Contains(r.Text, "waits for your approval") {
+			asked++
+		}
+	}
+	if asked != 1 || !strings.Contains(st.threadText(batchMsg), "batch `"+b.ID+"`") {
+		t.Errorf("the approvers were asked %d times in the batch's thread, want once for the batch", asked)
+	}
 	listed := render(batchMsg)
 	for _, r := range st.slack.Thread(alertChannel, batchMsg.TS) {
 		listed += render(r)
@@ -248,4 +258,13 @@ func TestStoryBatchRejectAsksWhy(t *testing.T) {
 	if n := st.sim.Stats().OrdersCreated; n != 0 {
 		t.Errorf("%d orders for a rejected batch", n)
 	}
+}
+
+// threadText is the text of every reply in a message's thread.
+func (st *stack) threadText(parent fakeslack.Message) string {
+	var b strings.Builder
+	for _, r := range st.slack.Thread(parent.Channel, parent.TS) {
+		b.WriteString(r.Text + "\n")
+	}
+	return b.String()
 }

@@ -296,8 +296,14 @@ func (n *notifier) ensureBatchMessage(ctx context.Context, st *bot.BatchStatus) 
 	if err := bm.SetBatchMessage(ctx, st.Batch.ID, channel, ts); err != nil {
 		return msg, false, err
 	}
-	// HOOK(approvers): ask the approvers here, once for the batch; its
-	// members' plans (posted in the thread) do not ask one by one.
+	// The approvers are asked once for the batch; its members' plans
+	// (posted in the thread) do not ask one by one.
+	if len(st.Members) > 0 {
+		p := a.Engine.Policy
+		if _, _, err := a.post(ctx, channel, slackview.BatchApprovalAsked(p.Approvers, p.Group, st), slack.MsgOptionTS(ts)); err != nil {
+			a.Log.WithError(err).WithField("batch", st.Batch.ID).Warn("asking the approvers in the batch's thread failed")
+		}
+	}
 	for _, m := range more {
 		if _, _, err := a.post(ctx, channel, m, slack.MsgOptionTS(ts)); err != nil {
 			a.Log.WithError(err).WithField("batch", st.Batch.ID).Error("posting the rest of the batch's list in its thread failed; /kaizala status shows each migration")

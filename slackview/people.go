@@ -66,6 +66,14 @@ func ApprovalAsked(v WaitingView) Message {
 		waitsOn(v.Approvers, v.Group, m.Requester.ID), code(m.ID), planCustomer(m), approvalCount(v), who(m.Requester), howToApprove(m)))
 }
 
+// BatchApprovalAsked is the reply in a new batch's thread that tells its
+// approvers, once for the whole batch, that it waits for them.
+func BatchApprovalAsked(approvers []string, group string, st *bot.BatchStatus) Message {
+	b := st.Batch
+	return textMessage(fmt.Sprintf(":raised_hand: %s: batch %s of %s waits for your approval (asked by %s). Click *Approve all* on the batch message, or type `/kaizala approve %s`.",
+		waitsOn(approvers, group, b.Requester.ID), code(b.ID), plural(len(st.Members), "migration", "migrations"), who(b.Requester), esc(b.ID, maxName)))
+}
+
 // ApprovalReminder is the reply in a plan's thread that reminds its
 // approvers it still waits, and how long it has.
 func ApprovalReminder(v WaitingView) Message {
