@@ -51,6 +51,15 @@ func TestDemoInTheBrowser(t *testing.T) {
 		}
 	}
 
+	// clickWhenThere finds and clicks an element in one go, again until it
+	// was there to click: the plan message is redrawn as its thread grows
+	// (the approvers are asked there), so a node found a moment before a
+	// click may be gone by then.
+	clickWhenThere := func(what, selector string) {
+		t.Helper()
+		waitFor(what, fmt.Sprintf(`(() => { const e = document.querySelector(%q); if (!e) return false; e.click(); return true; })()`, selector))
+	}
+
 	step("opening the console", chromedp.EmulateViewport(1400, 900), chromedp.Navigate(d.URL))
 	waitFor("an alert in #kaizala-alerts", `[...document.querySelectorAll('#messages .b-header')].some(h => h.textContent.includes('Kaizala'))`)
 	subs := expiringSubscriptions(t, ctx, d.Slack, 2)
@@ -75,10 +84,10 @@ func TestDemoInTheBrowser(t *testing.T) {
 	})()`))
 	waitFor("the approver's view", `document.querySelector('#viewing').textContent.includes('Ada Approver')`)
 
-	step("approving", chromedp.Click(chromedp.CSS(approve)))
+	clickWhenThere("approving", approve)
 	step("confirming in the dialog", chromedp.WaitVisible(chromedp.ID("confirm-dialog")), chromedp.Click(chromedp.ID("confirm-ok")))
 	threadLink := fmt.Sprintf(`#messages [data-thread-ts=%q]`, plan.TS)
-	step("opening the plan's thread", chromedp.Click(chromedp.CSS(threadLink)))
+	clickWhenThere("opening the plan's thread", threadLink)
 	waitFor("a reply in the thread that reports the migration done", `!document.querySelector('#thread').hidden &&
 		[...document.querySelectorAll('#thread-messages .msg:not(.thread-parent)')].some(m => /Done|new subscription/.test(m.textContent))`)
 
