@@ -173,8 +173,8 @@ func (c *Catalog) validate() error {
 		parts[strings.ToUpper(t.SkuPartNumber)] = true
 	}
 	for _, r := range c.Retired {
-		if r.Name == "" || (len(r.OfferNameContains) == 0 && len(r.OfferIDs) == 0) {
-			errs = append(errs, fmt.Errorf("retired SKU %q needs a name and offerNameContains or offerIds", r.Name))
+		if r.Name == "" || (len(r.OfferNameContains) == 0 && len(r.OfferIDs) == 0 && len(r.ProductIDs) == 0) {
+			errs = append(errs, fmt.Errorf("retired SKU %q needs a name and offerNameContains, offerIds or productIds", r.Name))
 		}
 		if len(r.Targets) == 0 {
 			errs = append(errs, fmt.Errorf("retired SKU %q lists no targets", r.Name))

@@ -485,3 +485,24 @@ func sandboxToken(t *testing.T, base string, opts pcsim.Options) string {
 	}
 	return tok.AccessToken
 }
+
+// A partner can name an end-of-sale new-commerce product by its productId:
+// a new-commerce subscription's offerId is its catalog item id.
+func TestRetiredNewCommerceProductsMatchByProductID(t *testing.T) {
+	r := RetiredSKU{Name: "Old NCE thing", ProductIDs: []string{"CFQ7TTC0LH18"}, Targets: []string{"SPB"}}
+	for offer, want := range map[string]bool{
+		"CFQ7TTC0LH18:0001:CFQ7TTC0K971": true, "cfq7ttc0lh18:0001:x": true,
+		"CFQ7TTC0LH180:0001:X": false, "CFQ7TTC0LH18": false, "91FD106F-4B2C-4938-95AC-F54F74E9A239": false,
+	} {
+		if got := r.Matches(Subscription{OfferID: offer, OfferName: "Microsoft 365 Business Basic"}); got != want {
+			t.Errorf("offerId %q: Matches = %v, want %v", offer, got, want)
+		}
+	}
+	path := filepath.Join(t.TempDir(), "catalog.yaml")
+	if err := os.WriteFile(path, []byte("retired:\n  - {name: Old NCE thing, productIds: [CFQ7TTC0LH18], targets: [SPB]}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadCatalog(path); err != nil {
+		t.Errorf("a retired product named by productIds only is refused: %v", err)
+	}
+}

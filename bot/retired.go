@@ -14,6 +14,11 @@ type RetiredSKU struct {
 	// OfferIDs match a subscription's offerId exactly (case-insensitively),
 	// for partners who know the ids of their market.
 	OfferIDs []string `yaml:"offerIds,omitempty"`
+	// ProductIDs name end-of-sale new-commerce products (e.g.
+	// "CFQ7TTC0LH18"): a new-commerce subscription's offerId is its catalog
+	// item, "productId:skuId:availabilityId" (subscription-resources.md), so
+	// it matches when its offerId starts with "<productId>:".
+	ProductIDs []string `yaml:"productIds,omitempty"`
 	// SkuIDs are the Entra ID skuIds of its licence, when known. Otherwise
 	// the licence is found through the subscription's provisioning status.
 	SkuIDs []string `yaml:"skuIds,omitempty"`
@@ -26,6 +31,11 @@ type RetiredSKU struct {
 func (r RetiredSKU) Matches(sub Subscription) bool {
 	for _, id := range r.OfferIDs {
 		if SameID(id, sub.OfferID) {
+			return true
+		}
+	}
+	for _, id := range r.ProductIDs {
+		if product, _, ok := strings.Cut(sub.OfferID, ":"); ok && id != "" && SameID(product, id) {
 			return true
 		}
 	}
