@@ -284,11 +284,11 @@ func (e *Engine) Approve(ctx context.Context, id, planHash string, actor Actor) 
 	if refusal := planChanged(m, planHash); refusal != "" {
 		return res, refusal, nil
 	}
-	switch m.State {
-	case StatePendingApproval:
-	case StateRejected:
+	switch {
+	case m.Can(ActionApprove):
+	case m.State == StateRejected:
 		return res, fmt.Sprintf("Migration %s was rejected; ask for a new plan with /kaizala plan.", m.ID), nil
-	case StateNeedsApproval:
+	case m.State == StateNeedsApproval:
 		return res, fmt.Sprintf("Migration %s stopped because %s. Run /kaizala retry %s for a new plan to approve.", m.ID, m.Error, m.ID), nil
 	default:
 		res.Already = true
@@ -376,7 +376,7 @@ func (e *Engine) Reject(ctx context.Context, id, planHash string, actor Actor, r
 	}
 	d := Decision{MigrationID: m.ID, Actor: actor, Kind: DecisionReject, Reason: reason, PlanHash: m.PlanHash, At: e.now()}
 	m, err = e.update(ctx, m.ID, func(m *Migration) (bool, error) {
-		if m.State.Running() || m.State.Final() {
+		if !m.Can(ActionReject) {
 			return false, nil
 		}
 		m.State, m.Error = StateRejected, "rejected by "+actor.Name+": "+reason
@@ -416,8 +416,7 @@ func (e *Engine) findRejectable(ctx context.Context, id, planHash string, actor 
 	if m == nil || refusal != "" || err != nil {
 		return m, refusal, err
 	}
-	switch m.State {
-	case StatePendingApproval, StateNeedsApproval, StateFailed, StateRejected:
+	if m.Can(ActionReject) || m.State == StateRejected {
 		return m, "", nil
 	}
 	return m, fmt.Sprintf("Migration %s is %s and can no longer be rejected.", m.ID, humanState(m.State)), nil
@@ -430,8 +429,9 @@ func (e *Engine) Retry(ctx context.Context, id, planHash string, actor Actor) (*
 	if m == nil || refusal != "" || err != nil {
 		return m, refusal, err
 	}
-	switch m.State {
-	case StateFailed:
+	switch {
+	case !m.Can(ActionRetry):
+	case m.State == StateFailed:
 		step := cmp.Or(m.FailedStep, StepBuy)
 		if step == StepMoveUsers || step == StepVerify {
 			// Give the users who failed, or (after verify) could not be moved
@@ -442,7 +442,7 @@ func (e *Engine) Retry(ctx context.Context, id, planHash string, actor Actor) (*
 			step = StepMoveUsers
 		}
 		return e.resumeFailed(ctx, m, actor, ActionRetried, step)
-	case StateNeedsApproval:
+	case m.State == StateNeedsApproval:
 		return e.replan(ctx, m, actor)
 	}
 	return m, fmt.Sprintf("Migration %s is %s; there is nothing to retry.", m.ID, humanState(m.State)), nil
@@ -461,14 +461,14 @@ func (e *Engine) Override(ctx context.Context, id, planHash string, actor Actor)
 	if refusal, err := e.Policy.MayApprove(ctx, actor, m); refusal != "" || err != nil {
 		return m, refusal, err
 	}
-	if m.State.Final() || m.State == StateNeedsApproval {
-		return m, fmt.Sprintf("Migration %s is %s; an override changes nothing now.", m.ID, humanState(m.State)), nil
-	}
-	if m.State == StateFailed && m.FailureKind != FailureKindUsers {
+	switch {
+	case m.Can(ActionOverride):
+	case m.State == StateFailed:
 		// Suspending anyway helps only when users are what blocks the
-		// suspension; after a credential or Partner Center failure it would
-		// skip steps that never ran.
+		// suspension (the lifecycle's guard).
 		return m, fmt.Sprintf("Migration %s failed because %s. An override only helps when users could not be moved; fix the cause and retry.", m.ID, m.Error), nil
+	default:
+		return m, fmt.Sprintf("Migration %s is %s; an override changes nothing now.", m.ID, humanState(m.State)), nil
 	}
 	if _, err := e.Store.AddDecision(ctx, Decision{MigrationID: m.ID, Actor: actor, Kind: DecisionOverride, PlanHash: m.PlanHash, At: e.now()}); err != nil {
 		return m, "", err
@@ -522,7 +522,7 @@ func (e *Engine) resumeFailed(ctx context.Context, m *Migration, actor Actor, ac
 		if m.State != StateFailed {
 			return false, nil
 		}
-		m.State, m.FailedStep, m.Error, m.FailureKind = stepStates[step], "", "", FailureKindNone
+		m.State, m.FailedStep, m.Error, m.FailureKind = step.state(), "", "", FailureKindNone
 		return true, nil
 	}, e.audit(m, actor, action, map[string]any{"step": string(step)}))
 	if err != nil {

@@ -2,7 +2,6 @@ package bot
 
 import (
 	"errors"
-	"slices"
 	"time"
 )
 
@@ -36,14 +35,14 @@ const (
 )
 
 // RunningStates are the states in which the engine owns a migration (it is
-// resumed after a restart), in the order they run.
-var RunningStates = []State{StateApproved, StateBuying, StateWaitingSeats, StateMovingUsers, StateVerifying, StateSuspending}
+// resumed after a restart), in the order they run; read from the lifecycle.
+var RunningStates = lifecycle().runningStates()
 
 // Running reports whether s is one of RunningStates.
-func (s State) Running() bool { return slices.Contains(RunningStates, s) }
+func (s State) Running() bool { r, _ := lifecycle().row(s); return r.Running }
 
 // Final reports whether nothing more will happen without a person.
-func (s State) Final() bool { return s == StateDone || s == StateRejected }
+func (s State) Final() bool { r, _ := lifecycle().row(s); return r.Final }
 
 // StepName names a step of the migration.
 type StepName string
@@ -58,14 +57,8 @@ const (
 	StepSuspend   StepName = "suspend"
 )
 
-// Steps lists the steps in the order they run.
-var Steps = []StepName{StepBuy, StepWaitSeats, StepMoveUsers, StepVerify, StepSuspend}
-
-// stepStates pairs each step with the migration state while it runs.
-var stepStates = map[StepName]State{
-	StepBuy: StateBuying, StepWaitSeats: StateWaitingSeats, StepMoveUsers: StateMovingUsers,
-	StepVerify: StateVerifying, StepSuspend: StateSuspending,
-}
+// Steps lists the steps in the order they run; read from the lifecycle.
+var Steps = lifecycle().steps()
 
 // Migration is one request to move a subscription of a retired SKU to a
 // target plan, from the plan through approval to done.

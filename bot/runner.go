@@ -244,24 +244,13 @@ func (e *Engine) troubleWords(err error) string {
 // error it returns is transient trouble (or a lost lease): Run waits and
 // calls it again.
 func (e *Engine) advance(ctx context.Context, m *Migration) error {
-	var step StepName
-	var err error
-	switch m.State {
-	case StateBuying:
-		step, err = StepBuy, e.buy(ctx, m)
-	case StateWaitingSeats:
-		step, err = StepWaitSeats, e.waitSeats(ctx, m)
-	case StateMovingUsers:
-		step, err = StepMoveUsers, e.moveUsers(ctx, m)
-	case StateVerifying:
-		step, err = StepVerify, e.verify(ctx, m)
-	case StateSuspending:
-		step, err = StepSuspend, e.suspend(ctx, m)
+	row, _ := lifecycle().row(m.State)
+	if row.Run != nil {
+		if err := row.Run(e, ctx, m); err != nil {
+			return e.settle(ctx, m, row.Step, err)
+		}
 	}
-	if err != nil {
-		return e.settle(ctx, m, step, err)
-	}
-	to := next[m.State]
+	to := row.Next
 	var entries []AuditEntry
 	if to == StateDone {
 		entries = append(entries, e.audit(m, System, ActionDone, map[string]any{
@@ -283,22 +272,6 @@ func (e *Engine) advance(ctx context.Context, m *Migration) error {
 		e.publish(Event{Kind: EventDone, Migration: *m2})
 	}
 	return nil
-}
-
-// next is the state after each running state.
-var next = map[State]State{
-	StateApproved: StateBuying, StateBuying: StateWaitingSeats, StateWaitingSeats: StateMovingUsers,
-	StateMovingUsers: StateVerifying, StateVerifying: StateSuspending, StateSuspending: StateDone,
-}
-
-// step is the step a running state runs ("" for none).
-func (s State) step() StepName {
-	for step, state := range stepStates {
-		if state == s {
-			return step
-		}
-	}
-	return ""
 }
 
 // settle turns a step's error into what happens next: a new approval (the

@@ -1,6 +1,9 @@
 package bot
 
-import "testing"
+import (
+	"slices"
+	"testing"
+)
 
 func TestStateMachineTable(t *testing.T) {
 	for _, tc := range []struct {
@@ -26,15 +29,21 @@ func TestStateMachineTable(t *testing.T) {
 			if tc.state.Running() != tc.running || tc.state.Final() != tc.final {
 				t.Errorf("Running %v Final %v, want %v %v", tc.state.Running(), tc.state.Final(), tc.running, tc.final)
 			}
-			if next[tc.state] != tc.next {
-				t.Errorf("next = %q, want %q", next[tc.state], tc.next)
+			if tc.state.next() != tc.next {
+				t.Errorf("next = %q, want %q", tc.state.next(), tc.next)
 			}
-			if tc.step != "" && stepStates[tc.step] != tc.state {
-				t.Errorf("step %s runs in %q, want %q", tc.step, stepStates[tc.step], tc.state)
+			if tc.state.step() != tc.step {
+				t.Errorf("step = %q, want %q", tc.state.step(), tc.step)
+			}
+			if tc.step != "" && tc.step.state() != tc.state {
+				t.Errorf("step %s runs in %q, want %q", tc.step, tc.step.state(), tc.state)
 			}
 		})
 	}
-	if len(Steps) != len(stepStates) {
-		t.Errorf("every step needs a state: %v vs %v", Steps, stepStates)
+	if want := []StepName{StepBuy, StepWaitSeats, StepMoveUsers, StepVerify, StepSuspend}; !slices.Equal(Steps, want) {
+		t.Errorf("Steps = %v, want %v", Steps, want)
+	}
+	if want := []State{StateApproved, StateBuying, StateWaitingSeats, StateMovingUsers, StateVerifying, StateSuspending}; !slices.Equal(RunningStates, want) {
+		t.Errorf("RunningStates = %v, want %v", RunningStates, want)
 	}
 }

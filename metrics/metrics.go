@@ -119,8 +119,7 @@ func (c *migrationStates) Collect(ch chan<- prometheus.Metric) {
 		return
 	}
 	counts := map[bot.State]int{}
-	for _, s := range []bot.State{bot.StatePendingApproval, bot.StateApproved, bot.StateBuying, bot.StateWaitingSeats, bot.StateMovingUsers,
-		bot.StateVerifying, bot.StateSuspending, bot.StateDone, bot.StateFailed, bot.StateRejected, bot.StateNeedsApproval} {
+	for _, s := range bot.States() {
 		counts[s] = 0
 	}
 	for _, m := range ms {

@@ -352,7 +352,7 @@ func stateBlocks(v PlanView, customer, retired, target string) []slack.Block {
 		approve := button(ActionApprove, DecisionValue(m), "Approve").WithStyle(slack.StylePrimary).
 			WithConfirm(confirm("Approve migration?", what, "Approve", "Cancel"))
 		reject := button(ActionReject, DecisionValue(m), "Reject").WithStyle(slack.StyleDanger)
-		return []slack.Block{actions(blockID, approve, reject)}
+		return []slack.Block{actions(blockID, pressable(m, map[bot.PersonAction]slack.BlockElement{bot.ActionApprove: approve, bot.ActionReject: reject})...)}
 
 	case m.State.Running():
 		line := "Approved; running: " + runningWords(m.State) + "."
@@ -372,22 +372,22 @@ func stateBlocks(v PlanView, customer, retired, target string) []slack.Block {
 	case m.State == bot.StateFailed:
 		line := fmt.Sprintf(":x: *Failed at %s:* %s\nRetry picks up where it stopped (or type `/kaizala retry %s`).",
 			stepWords(m.FailedStep), sentence(esc(m.Error, maxError)), id)
-		elems := []slack.BlockElement{retry}
-		if overridable(m) {
+		offer := map[bot.PersonAction]slack.BlockElement{bot.ActionRetry: retry}
+		if m.Offers(bot.ActionOverride) {
 			line += fmt.Sprintf("\nOverride: suspend although some users still hold %s; an approver other than the requester may choose it.", retired)
 			override := button(ActionOverride, DecisionValue(m), "Override: suspend anyway").WithStyle(slack.StyleDanger).
 				WithConfirm(confirm("Suspend anyway?",
 					fmt.Sprintf("This suspends subscription %s of %s although some users still hold %s; they lose it when the subscription is deleted.",
 						esc(m.SubscriptionID, maxConfirmName), short(customer), short(retired)),
 					"Suspend anyway", "Cancel").WithStyle(slack.StyleDanger))
-			elems = append(elems, override)
+			offer[bot.ActionOverride] = override
 		}
-		return []slack.Block{section(line), actions(blockID, elems...)}
+		return []slack.Block{section(line), actions(blockID, pressable(m, offer)...)}
 
 	case m.State == bot.StateNeedsApproval:
 		line := fmt.Sprintf(":warning: *Stopped before %s:* %s Retry makes a new plan to approve.",
 			stepWords(m.FailedStep), sentence(esc(m.Error, maxError)))
-		return []slack.Block{section(line), actions(blockID, retry)}
+		return []slack.Block{section(line), actions(blockID, pressable(m, map[bot.PersonAction]slack.BlockElement{bot.ActionRetry: retry})...)}
 
 	case m.State == bot.StateRejected:
 		if d := lastDecision(v.Decisions, bot.DecisionReject); d != nil {
@@ -400,4 +400,16 @@ func stateBlocks(v PlanView, customer, retired, target string) []slack.Block {
 		return []slack.Block{section(":no_entry_sign: *Rejected* " + sentence(esc(why, maxError)))}
 	}
 	return []slack.Block{section("State: " + esc(string(m.State), maxName) + ".")}
+}
+
+// pressable are the buttons that can be pressed on m now, in the order of
+// its lifecycle: those of buttons (by action) that the lifecycle offers.
+func pressable(m *bot.Migration, buttons map[bot.PersonAction]slack.BlockElement) []slack.BlockElement {
+	var out []slack.BlockElement
+	for _, a := range m.Offered() {
+		if b, ok := buttons[a]; ok {
+			out = append(out, b)
+		}
+	}
+	return out
 }

@@ -8,49 +8,19 @@ import (
 	"github.com/kaizalabot/kaizalabot/bot"
 )
 
-// runningWords says what a running migration is doing.
+// runningWords says a state in the lifecycle's words: for a running
+// migration, what it is doing ("moving users").
 func runningWords(s bot.State) string {
-	switch s {
-	case bot.StateApproved:
-		return "starting"
-	case bot.StateBuying:
-		return "buying"
-	case bot.StateWaitingSeats:
-		return "waiting for seats"
-	case bot.StateMovingUsers:
-		return "moving users"
-	case bot.StateVerifying:
-		return "verifying"
-	case bot.StateSuspending:
-		return "suspending"
-	}
-	return esc(strings.ReplaceAll(string(s), "_", " "), maxName)
+	return cmp.Or(s.Words(), esc(strings.ReplaceAll(string(s), "_", " "), maxName))
 }
 
-// stepWords names a step the way people say it.
+// stepWords names a step the way people say it: the lifecycle's words for
+// the state that runs it.
 func stepWords(s bot.StepName) string {
-	switch s {
-	case bot.StepBuy:
-		return "buying"
-	case bot.StepWaitSeats:
-		return "waiting for seats"
-	case bot.StepMoveUsers:
-		return "moving users"
-	case bot.StepVerify:
-		return "verifying"
-	case bot.StepSuspend:
-		return "suspending"
-	case "":
+	if s == "" {
 		return "an unnamed step"
 	}
-	return esc(strings.ReplaceAll(string(s), "_", " "), maxName)
-}
-
-// overridable reports whether an approver may let a failed migration suspend
-// the old subscription although some users still hold the retired licence.
-func overridable(m *bot.Migration) bool {
-	return m.State == bot.StateFailed && !m.Override && m.FailureKind == bot.FailureKindUsers &&
-		(m.FailedStep == bot.StepMoveUsers || m.FailedStep == bot.StepVerify)
+	return cmp.Or(s.Words(), esc(strings.ReplaceAll(string(s), "_", " "), maxName))
 }
 
 // stateWords says where a migration is, with what people need to know next:
@@ -77,20 +47,12 @@ func stateWords(m *bot.Migration, loc *time.Location) string {
 // shortState is a migration's state in a few words, for fallback texts.
 func shortState(m *bot.Migration) string {
 	switch {
-	case m.State == bot.StatePendingApproval:
-		return "pending approval"
 	case m.State.Running():
 		return "running: " + runningWords(m.State)
-	case m.State == bot.StateDone:
-		return "done"
 	case m.State == bot.StateFailed:
 		return "failed at " + stepWords(m.FailedStep)
-	case m.State == bot.StateNeedsApproval:
-		return "needs a new approval"
-	case m.State == bot.StateRejected:
-		return "rejected"
 	}
-	return esc(strings.ReplaceAll(string(m.State), "_", " "), maxName)
+	return runningWords(m.State)
 }
 
 // newSubscription names what a migration moved its users to: the subscription
