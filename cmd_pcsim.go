@@ -29,6 +29,17 @@ that really moved: orders, cart checkouts, suspensions and reactivations, each
 with its customer, subscription, quantity and MS-RequestId. Idempotent replays
 are not listed twice.
 
+Sandbox time: GET /_sandbox/clock answers {"now", "offset"}; POST
+/_sandbox/clock {"advance": "72h"} moves it forward (carts expire, cancellation
+windows close, pending orders and transitions complete, new-commerce
+subscriptions with auto-renew renew, into their scheduledNextTermInstructions
+if set). Every answer's Date header is sandbox time; AAD tokens keep the real
+clock.
+
+Transitions: GET .../subscriptions/{id}/transitionEligibilities and POST/GET
+.../transitions convert Kaizala Pro into new-commerce O365 E1 or Business
+Premium; about half the customers (drawn from --seed) may transfer licences.
+
 Purchases are as in 2026: a legacy order for a Microsoft 365 / Office 365 offer
 is refused with 403 / 2091 unless --legacy-purchases; new-commerce carts check
 out as pending orders that complete --provisioning-delay later.

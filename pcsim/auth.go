@@ -117,7 +117,7 @@ func (s *Server) issueToken(r *http.Request, version int) reply {
 			"Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '"+clientID+"'.")
 	}
 
-	now := s.now()
+	now := s.opts.Now() // AAD's clock, not sandbox time: AdvanceClock does not expire tokens (clock.go)
 	kind := appOnly
 	var rotated string
 	if grant == "refresh_token" {
@@ -223,7 +223,7 @@ func (s *Server) authorize(r *http.Request, needUser bool) (reply, bool) {
 		return rep, false
 	}
 	scheme, tok, _ := strings.Cut(h, " ")
-	g, ok := s.tokens.lookup(strings.TrimSpace(tok), s.now())
+	g, ok := s.tokens.lookup(strings.TrimSpace(tok), s.opts.Now()) // AAD's clock (clock.go)
 	if !strings.EqualFold(scheme, "Bearer") || !ok {
 		rep := errorReply(http.StatusUnauthorized, codeAccessDenied, "Access denied: the bearer token is invalid or has expired.")
 		rep.header = http.Header{"Www-Authenticate": {`Bearer error="invalid_token"`}}

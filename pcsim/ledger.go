@@ -27,22 +27,25 @@ const (
 	LedgerSuspension   LedgerKind = "suspension"   // PATCH status active → suspended
 	LedgerReactivation LedgerKind = "reactivation" // PATCH status suspended → active
 	LedgerCancellation LedgerKind = "cancellation" // PATCH status → deleted, once the sandbox accepts it
+	LedgerTransition   LedgerKind = "transition"   // a completed POST …/transitions; SubscriptionID is the target
+	LedgerRenewal      LedgerKind = "renewal"      // a new-commerce term renewed (into its scheduled change, if any)
 )
 
 // LedgerEntry is one money movement. A purchase has one entry per bought line, each naming the subscription
 // the line became.
 type LedgerEntry struct {
-	At             time.Time  `json:"at"` // sandbox clock, UTC
-	Kind           LedgerKind `json:"kind"`
-	CustomerID     string     `json:"customerId"`
-	SubscriptionID string     `json:"subscriptionId,omitempty"`
-	OrderID        string     `json:"orderId,omitempty"`
-	CartID         string     `json:"cartId,omitempty"`
-	Quantity       int        `json:"quantity"`
-	OfferID        string     `json:"offerId,omitempty"`   // legacy offer id, or the new-commerce catalogItemId
-	ProductID      string     `json:"productId,omitempty"` // new commerce only
-	SkuID          string     `json:"skuId,omitempty"`     // new commerce only
-	MSRequestID    string     `json:"msRequestId,omitempty"`
+	At                 time.Time  `json:"at"` // sandbox clock, UTC
+	Kind               LedgerKind `json:"kind"`
+	CustomerID         string     `json:"customerId"`
+	SubscriptionID     string     `json:"subscriptionId,omitempty"`
+	FromSubscriptionID string     `json:"fromSubscriptionId,omitempty"` // transitions: the source
+	OrderID            string     `json:"orderId,omitempty"`
+	CartID             string     `json:"cartId,omitempty"`
+	Quantity           int        `json:"quantity"`
+	OfferID            string     `json:"offerId,omitempty"`   // legacy offer id, or the new-commerce catalogItemId
+	ProductID          string     `json:"productId,omitempty"` // new commerce only
+	SkuID              string     `json:"skuId,omitempty"`     // new commerce only
+	MSRequestID        string     `json:"msRequestId,omitempty"`
 }
 
 // ledger is append-only; entries are added while the world lock is held, so their order is the order in
@@ -114,6 +117,9 @@ func statusChangeKind(from, to string) (LedgerKind, bool) {
 
 // serveSandbox answers the sandbox's own instruments under /_sandbox/.
 func (s *Server) serveSandbox(r *http.Request) reply {
+	if strings.EqualFold(strings.TrimSuffix(r.URL.Path, "/"), ClockPath) {
+		return s.serveClock(r)
+	}
 	if !strings.EqualFold(strings.TrimSuffix(r.URL.Path, "/"), LedgerPath) {
 		return notFound("The requested resource " + r.URL.Path + " was not found.")
 	}

@@ -74,10 +74,13 @@ type refundableDetail struct {
 // only with Options.NCEEtags.
 func (s *Server) hasEtag(sub *subscription) bool { return !sub.nce || s.opts.NCEEtags }
 
-// cancellableUntil is the end of sub's cancellation window. The window also opens again at each renewal; the
-// sandbox does not renew terms, so it runs from the purchase only.
+// cancellableUntil is the end of sub's cancellation window, which runs from the purchase or the last renewal.
 func (s *Server) cancellableUntil(sub *subscription) time.Time {
-	return sub.created.Add(s.opts.CancellationWindow)
+	opened := sub.created
+	if sub.renewed.After(opened) {
+		opened = sub.renewed // the window opens again at each renewal (renew)
+	}
+	return opened.Add(s.opts.CancellationWindow)
 }
 
 // showSubscription is sub's resource as the service shows it now: new-commerce fields added, and no etag where
@@ -97,9 +100,16 @@ func (s *Server) showSubscription(c *customer, sub *subscription) subscriptionJS
 		res.RefundableQuantity.TotalQuantity = sub.quantity
 		res.RefundableQuantity.Details = []refundableDetail{{Quantity: sub.quantity, AllowedUntilDateTime: instant(until)}}
 	}
-	// "Only present if scheduled changes are set or for all trial subscriptions"; the sandbox schedules none,
-	// and sends the key as null like a GET of a paid subscription without scheduled changes.
+	// "Only present if scheduled changes are set or for all trial subscriptions"; without them the key is sent as
+	// null like a GET of a paid subscription without scheduled changes.
 	res.ScheduledNextTermInstructions = json.RawMessage("null")
+	if sub.scheduled != nil {
+		raw, err := json.Marshal(sub.scheduled.resource())
+		if err != nil { // plain strings and an int; this is a programming error
+			panic(fmt.Sprintf("pcsim: marshal scheduled change: %v", err))
+		}
+		res.ScheduledNextTermInstructions = raw
+	}
 	return res
 }
 
@@ -258,4 +268,152 @@ func (s *Server) StartRenewal(customerID, subscriptionID string, lasts time.Dura
 	}
 	s.nceState().renewing[sub] = s.now().Add(lasts)
 	return nil
+}
+
+// Scheduled changes at renewal ([PC] developer/create-scheduled-changes.md, create-a-new-subscription.md;
+// new-commerce.md §3): a PATCH carrying scheduledNextTermInstructions{product{productId, skuId, availabilityId,
+// billingCycle, termDuration}, quantity} makes the next term another product, term, cycle or quantity. It needs
+// auto-renew on; suspending, turning auto-renew off or changing the quantity deletes it. At the renewal "if the
+// license quantity doesn't change, user license reassignment is automatic".
+
+// scheduledChange is a subscription's scheduledNextTermInstructions.
+type scheduledChange struct {
+	plan     *plan
+	cycle    string
+	term     string
+	quantity int
+}
+
+type scheduledJSON struct {
+	Product  scheduledProductJSON `json:"product"`
+	Quantity int                  `json:"quantity"`
+}
+
+type scheduledProductJSON struct {
+	ProductID      string `json:"productId"`
+	SkuID          string `json:"skuId"`
+	AvailabilityID string `json:"availabilityId"`
+	BillingCycle   string `json:"billingCycle"`
+	TermDuration   string `json:"termDuration"`
+}
+
+func (sc *scheduledChange) resource() scheduledJSON {
+	return scheduledJSON{
+		Product: scheduledProductJSON{
+			ProductID: sc.plan.ProductID, SkuID: sc.plan.NCESkuID, AvailabilityID: sc.plan.Availability,
+			BillingCycle: sc.cycle, TermDuration: sc.term,
+		},
+		Quantity: sc.quantity,
+	}
+}
+
+// scheduleNextTerm applies a PATCH's scheduledNextTermInstructions (raw; nil = not sent, null = remove) to next.
+// The refusals are 400 / 800002 with sandbox-chosen wording: the live codes are UNCONFIRMED.
+func scheduleNextTerm(sub, next *subscription, raw json.RawMessage) (reply, bool) {
+	if raw == nil {
+		return reply{}, true
+	}
+	if string(raw) == "null" {
+		next.scheduled = nil
+		return reply{}, true
+	}
+	if !sub.nce {
+		return badInput("Scheduled changes are available for new-commerce subscriptions only."), false
+	}
+	if !next.autoRenew {
+		return badInput("Scheduled changes need auto-renew on: send autoRenewEnabled true with scheduledNextTermInstructions."), false
+	}
+	var in scheduledJSON
+	if err := json.Unmarshal(raw, &in); err != nil {
+		return badInput("scheduledNextTermInstructions is not valid: " + err.Error()), false
+	}
+	p := planByProduct(in.Product.ProductID)
+	if p == nil || !strings.EqualFold(p.NCESkuID, in.Product.SkuID) || !strings.EqualFold(p.Availability, in.Product.AvailabilityID) {
+		return badInput(fmt.Sprintf("scheduledNextTermInstructions names no product, sku and availability of the catalog (%s:%s:%s).",
+			in.Product.ProductID, in.Product.SkuID, in.Product.AvailabilityID)), false
+	}
+	term, okTerm := termOf(in.Product.TermDuration)
+	cycle, okCycle := cycleOf(in.Product.BillingCycle)
+	if !okTerm || !okCycle || !offersTerm(p, term, cycle) {
+		return badInput(fmt.Sprintf("%s is not sold with term %q and billing cycle %q.", p.Name, in.Product.TermDuration, in.Product.BillingCycle)), false
+	}
+	if rep, ok := quantityInRange(p, in.Quantity); !ok {
+		return rep, false
+	}
+	sc := &scheduledChange{plan: p, cycle: cycle, term: term, quantity: in.Quantity}
+	if sub.scheduled != nil && *sub.scheduled == *sc {
+		sc = sub.scheduled // the same instructions again change nothing
+	}
+	next.scheduled = sc
+	return reply{}, true
+}
+
+// dropScheduledChange deletes the instructions when the PATCH suspends the subscription, turns auto-renew off or
+// changes the quantity without sending new instructions.
+func dropScheduledChange(sub, next *subscription, sent bool) {
+	if next.scheduled == nil {
+		return
+	}
+	if next.status != "active" || !next.autoRenew || (!sent && next.quantity != sub.quantity) {
+		next.scheduled = nil
+	}
+}
+
+// renewDue renews every active new-commerce subscription with auto-renew on whose term is over. The world lock
+// must be held. Legacy subscriptions are not renewed by the sandbox.
+func (s *Server) renewDue() {
+	now := s.now()
+	for _, c := range s.world.customers {
+		for _, sub := range c.subs {
+			s.settle(c, sub) // an accepted (202) change applies before the renewal, not over it
+			for sub.nce && sub.status == "active" && sub.autoRenew && !now.Before(sub.end.AddDate(0, 0, 1)) {
+				s.renew(c, sub)
+			}
+		}
+	}
+}
+
+// renew starts sub's next term the day after its commitment end, into its scheduled change if it has one; the
+// cancellation window opens again.
+func (s *Server) renew(c *customer, sub *subscription) {
+	start := sub.end.AddDate(0, 0, 1)
+	if sc := sub.scheduled; sc != nil {
+		from, sameQuantity := sub.plan, sc.quantity == sub.quantity
+		if sub.friendlyName == from.Name {
+			sub.friendlyName = sc.plan.Name
+		}
+		sub.plan, sub.offerID, sub.billingCycle, sub.termDuration, sub.quantity = sc.plan, sc.plan.catalogItemID(), sc.cycle, sc.term, sc.quantity
+		sub.scheduled = nil
+		if sameQuantity && from != sc.plan {
+			moved := 0
+			for _, u := range c.users {
+				i := u.license(from.SkuID)
+				if i < 0 || moved == sub.quantity {
+					continue
+				}
+				u.licenses = append(u.licenses[:i], u.licenses[i+1:]...)
+				if !u.holds(sc.plan.SkuID) {
+					u.licenses = append(u.licenses, heldLicense{skuID: sc.plan.SkuID})
+				}
+				moved++
+			}
+		}
+	}
+	sub.start, sub.end, sub.renewed = start, termEnd(start, sub.termDuration), start
+	sub.version++
+	s.ledger.add(LedgerEntry{
+		At: start.UTC(), Kind: LedgerRenewal, CustomerID: c.id, SubscriptionID: sub.id, Quantity: sub.quantity,
+		OfferID: sub.offerID, ProductID: sub.plan.ProductID, SkuID: sub.plan.NCESkuID,
+	})
+}
+
+// termEnd is the inclusive last day of a term starting on start.
+func termEnd(start time.Time, term string) time.Time {
+	switch term {
+	case "P1M":
+		return start.AddDate(0, 1, -1)
+	case "P3Y":
+		return start.AddDate(3, 0, -1)
+	}
+	return start.AddDate(1, 0, -1)
 }

@@ -22,8 +22,12 @@ type Server struct {
 	stats     counters
 	ledger    ledger
 
-	mu    sync.Mutex // guards world
-	world *world
+	mu        sync.Mutex // guards world and settledAt
+	world     *world
+	settledAt time.Time // sandbox time of the last settleTransitions pass
+
+	clockMu sync.Mutex    // guards offset
+	offset  time.Duration // sandbox time runs this far ahead of Options.Now (clock.go)
 }
 
 // faultSalt separates the fault RNG stream from the world RNG stream of the same seed.
@@ -51,7 +55,12 @@ func New(opts Options) *Server {
 	return s
 }
 
-func (s *Server) now() time.Time { return s.opts.Now() }
+// now is sandbox time: Options.Now moved forward by every AdvanceClock (clock.go).
+func (s *Server) now() time.Time {
+	s.clockMu.Lock()
+	defer s.clockMu.Unlock()
+	return s.opts.Now().Add(s.offset)
+}
 
 // ServeHTTP answers AAD token requests, the /v1 API, the sandbox's own /_sandbox/ instruments, and 404 for
 // everything else.
@@ -60,6 +69,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	traceHeaders(w.Header(), r.Header)
 	if isSandboxPath(r.URL.Path) {
 		// The test's instrument, not Microsoft's API: no latency, counting, throttling, faults or token.
+		s.settleTransitions()
 		s.write(w, r, s.serveSandbox(r), began)
 		return
 	}
@@ -93,6 +103,9 @@ func (s *Server) write(w http.ResponseWriter, r *http.Request, rep reply, began 
 		w.Header()[k] = v
 	}
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	// net/http would stamp Date from the real clock; a client that takes "now" from Partner Center's answers
+	// must see sandbox time.
+	w.Header().Set("Date", s.now().UTC().Format(http.TimeFormat))
 	w.WriteHeader(rep.status)
 	_, _ = w.Write(rep.body) // a client that hung up has nothing left to tell
 	s.logf("%s %s -> %d (%s)", r.Method, r.URL.Path, rep.status, time.Since(began))
@@ -126,6 +139,7 @@ func (s *Server) serveV1(r *http.Request) (rep reply, cut bool) {
 		s.stats.faults.Add(1)
 		cut = true
 	}
+	s.settleTransitions()
 	switch {
 	case rt != nil:
 		rep = s.idem.do(r, func() reply { return rt.handle(s, r, params) })
@@ -137,6 +151,28 @@ func (s *Server) serveV1(r *http.Request) (rep reply, cut bool) {
 	}
 	return rep, cut
 }
+
+// settleTransitions completes the transitions and renewals that are due before any request looks at the world.
+//
+// A pass looks at every customer: cheap for a demo world, not for 200,000
+// customers on every request. What settles is not due to the millisecond (a
+// transition after the provisioning delay, a renewal at a day's end), so a
+// pass runs at most once per settleEvery of sandbox time; advancing the
+// clock past that always settles.
+func (s *Server) settleTransitions() {
+	now := s.now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.settledAt.IsZero() && now.After(s.settledAt) && now.Sub(s.settledAt) < settleEvery {
+		return
+	}
+	s.settledAt = now
+	s.completeTransitions()
+	s.renewDue()
+}
+
+// settleEvery bounds how often settleTransitions looks at the whole world.
+const settleEvery = 20 * time.Millisecond
 
 // traceHeaders echoes the caller's MS-RequestId and MS-CorrelationId (minting GUIDs when absent) and adds a
 // random MS-CV, as the real service's responses do.

@@ -116,6 +116,8 @@ type subscriptionPatch struct {
 	Quantity         *int    `json:"quantity"`
 	AutoRenewEnabled *bool   `json:"autoRenewEnabled"`
 	FriendlyName     *string `json:"friendlyName"`
+
+	ScheduledNextTermInstructions json.RawMessage `json:"scheduledNextTermInstructions"` // new commerce (nce.go)
 }
 
 // patchSubscription suspends, reactivates, resizes, renames or (new commerce, within the cancellation window)
@@ -173,6 +175,9 @@ func applyPatch(sub *subscription, body subscriptionPatch) (subscription, reply,
 	if body.FriendlyName != nil {
 		next.friendlyName = *body.FriendlyName
 	}
+	if rep, ok := scheduleNextTerm(sub, &next, body.ScheduledNextTermInstructions); !ok {
+		return next, rep, false
+	}
 	if next == *sub {
 		return next, reply{}, true
 	}
@@ -200,6 +205,7 @@ func applyPatch(sub *subscription, body subscriptionPatch) (subscription, reply,
 	if next.nce && next.status == "suspended" {
 		next.autoRenew = false // "Suspending a new commerce subscription will turn off auto-renew"
 	}
+	dropScheduledChange(sub, &next, body.ScheduledNextTermInstructions != nil)
 	return next, reply{}, true
 }
 

@@ -24,7 +24,8 @@ type customer struct {
 	users       []*user
 	orders      []*order
 	carts       []*cart
-	access      int // 0: the partner can read the tenant; else the 403 code its tenant reads answer (access.go)
+	transitions []*transition // POST …/transitions, oldest first (transitions.go)
+	access      int           // 0: the partner can read the tenant; else the 403 code its tenant reads answer (access.go)
 }
 
 type subscription struct {
@@ -43,8 +44,10 @@ type subscription struct {
 	orderID      string // upper-case, as subscriptions show it
 	nce          bool
 	version      int
-	seatsFrom    time.Time // bought seats count in subscribedskus from this instant on
-	visibleFrom  time.Time // a new-commerce purchase is listed only once its order is provisioned; zero = always
+	seatsFrom    time.Time        // bought seats count in subscribedskus from this instant on
+	visibleFrom  time.Time        // a new-commerce purchase is listed only once its order is provisioned; zero = always
+	renewed      time.Time        // start of the current term if it began with a renewal; zero = bought (nce.go)
+	scheduled    *scheduledChange // scheduledNextTermInstructions, applied at renewal (nce.go); nil = none
 }
 
 type user struct {
