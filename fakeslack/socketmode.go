@@ -16,12 +16,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"mime"
 	"net/http"
 	"net/url"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -200,12 +198,7 @@ func (s *Server) serveConnectionsOpen(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if f, injected := s.takeFault(appsConnectionsOpen, params{}); injected {
-		if f.rateLimit {
-			w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(f.retryAfter.Seconds()))))
-			writeJSON(w, http.StatusTooManyRequests, failure("ratelimited"))
-			return
-		}
-		writeJSON(w, http.StatusOK, failure(f.slackError))
+		f.write(w)
 		return
 	}
 	u, err := url.Parse(base)

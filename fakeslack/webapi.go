@@ -117,15 +117,21 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if f, injected := s.takeFault(method, p); injected {
-		if f.rateLimit {
-			w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(f.retryAfter.Seconds()))))
-			writeJSON(w, http.StatusTooManyRequests, failure("ratelimited"))
-			return
-		}
-		writeJSON(w, http.StatusOK, failure(f.slackError))
+		f.write(w)
 		return
 	}
 	writeJSON(w, http.StatusOK, handle(s, p))
+}
+
+// write answers with the injected fault: 429 with Retry-After, or Slack's
+// ok:false with the fault's error.
+func (f fault) write(w http.ResponseWriter) {
+	if f.rateLimit {
+		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(f.retryAfter.Seconds()))))
+		writeJSON(w, http.StatusTooManyRequests, failure("ratelimited"))
+		return
+	}
+	writeJSON(w, http.StatusOK, failure(f.slackError))
 }
 
 // readParams reads a call's arguments from a JSON body or a form (body and

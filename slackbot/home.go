@@ -165,19 +165,7 @@ func (a *App) homeInteraction(ic slack.InteractionCallback, actor bot.Actor) *sl
 // to answer on the Home tab (answerOnHome). It returns an empty message
 // when the dialog opened.
 func (a *App) homeRejectDialog(ctx context.Context, triggerID, id, planHash string, actor bot.Actor) slackview.Message {
-	m, refusal, err := a.Engine.MayReject(ctx, id, planHash, actor)
-	switch {
-	case err != nil:
-		return a.failure("rejecting", err)
-	case refusal != "":
-		return slackview.Refusal(refusal)
-	}
-	view := slackview.RejectModal(m, slackview.RejectMeta{MigrationID: m.ID, PlanHash: m.PlanHash})
-	if _, err := a.Slack.OpenViewContext(ctx, triggerID, view); err != nil {
-		a.slackFailed("views.open", err)
-		return slackview.Refusal(fmt.Sprintf("The dialog asking for a reason did not open (%s). Type `/kaizala reject %s <reason>` instead.", slackErrorCode(err), m.ID))
-	}
-	return slackview.Message{}
+	return a.openRejectDialog(ctx, triggerID, id, planHash, actor, "")
 }
 
 // onHome runs fn in the background and shows its answer on actor's Home

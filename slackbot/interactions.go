@@ -86,22 +86,30 @@ func (a *App) Interaction(ctx context.Context, ic slack.InteractionCallback) *sl
 // rather than after typing a reason for nothing.
 func (a *App) askRejectReason(ic slack.InteractionCallback, id, planHash string, actor bot.Actor) {
 	a.background(ic.ResponseURL, func(ctx context.Context) slackview.Message {
-		m, refusal, err := a.Engine.MayReject(ctx, id, planHash, actor)
-		switch {
-		case err != nil:
-			return a.failure("rejecting", err)
-		case refusal != "":
-			return slackview.Refusal(refusal)
-		}
-		// A trigger_id is good for 3 seconds after the click, so the
-		// dialog opens before anything slow.
-		view := slackview.RejectModal(m, slackview.RejectMeta{MigrationID: m.ID, PlanHash: m.PlanHash, Channel: cmp.Or(ic.Channel.ID, ic.Container.ChannelID)})
-		if _, err := a.Slack.OpenViewContext(ctx, ic.TriggerID, view); err != nil {
-			a.slackFailed("views.open", err)
-			return slackview.Refusal(fmt.Sprintf("The dialog asking for a reason did not open (%s). Type `/kaizala reject %s <reason>` instead.", slackErrorCode(err), m.ID))
-		}
-		return slackview.Message{} // the dialog is the answer
+		return a.openRejectDialog(ctx, ic.TriggerID, id, planHash, actor, cmp.Or(ic.Channel.ID, ic.Container.ChannelID))
 	})
+}
+
+// openRejectDialog opens the dialog that asks why a migration is rejected,
+// or answers why actor may not reject it; channel is where the outcome is
+// told ("" for the Home tab, see answerOnHome). It returns an empty message
+// when the dialog opened.
+func (a *App) openRejectDialog(ctx context.Context, triggerID, id, planHash string, actor bot.Actor, channel string) slackview.Message {
+	m, refusal, err := a.Engine.MayReject(ctx, id, planHash, actor)
+	switch {
+	case err != nil:
+		return a.failure("rejecting", err)
+	case refusal != "":
+		return slackview.Refusal(refusal)
+	}
+	// A trigger_id is good for 3 seconds after the click, so the dialog
+	// opens before anything slow.
+	view := slackview.RejectModal(m, slackview.RejectMeta{MigrationID: m.ID, PlanHash: m.PlanHash, Channel: channel})
+	if _, err := a.Slack.OpenViewContext(ctx, triggerID, view); err != nil {
+		a.slackFailed("views.open", err)
+		return slackview.Refusal(fmt.Sprintf("The dialog asking for a reason did not open (%s). Type `/kaizala reject %s <reason>` instead.", slackErrorCode(err), m.ID))
+	}
+	return slackview.Message{} // the dialog is the answer
 }
 
 // readRejectDialog reads a submitted reject dialog (of a migration or, with

@@ -476,10 +476,7 @@ func BatchRejectModal(st *bot.BatchStatus, meta RejectMeta) slack.ModalViewReque
 	if started := c.Total - c.Pending - c.Rejected; started > 0 {
 		what += fmt.Sprintf(" The %d already approved on their own go on; reject them on their own plans if need be.", started)
 	}
-	input := slack.NewPlainTextInputBlockElement(plain("e.g. these customers renew by phone", maxPlaceholder), ActionReason)
-	input.Multiline = true
-	input.MinLength, input.MaxLength = MinReason, maxReason
-	reason := slack.NewInputBlock(BlockReason, plain("Reason", maxName), plain("The requester sees it on the batch and each plan; the audit history keeps it.", maxSectionText), input)
+	reason := reasonInput("e.g. these customers renew by phone", "The requester sees it on the batch and each plan; the audit history keeps it.")
 	metadata, _ := json.Marshal(meta) // three strings: cannot fail
 	return slack.ModalViewRequest{
 		Type:            slack.VTModal,

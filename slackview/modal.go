@@ -56,10 +56,7 @@ func RejectModal(m *bot.Migration, meta RejectMeta) slack.ModalViewRequest {
 	if m.NewSubscriptionID != "" {
 		effect = fmt.Sprintf("Seats were already bought (subscription %s): rejecting stops the migration here but does not cancel them.", code(m.NewSubscriptionID))
 	}
-	input := slack.NewPlainTextInputBlockElement(plain("e.g. the customer renews by phone", maxPlaceholder), ActionReason)
-	input.Multiline = true
-	input.MinLength, input.MaxLength = MinReason, maxReason
-	reason := slack.NewInputBlock(BlockReason, plain("Reason", maxName), plain("The requester sees it on the plan, and the audit history keeps it.", maxSectionText), input)
+	reason := reasonInput("e.g. the customer renews by phone", "The requester sees it on the plan, and the audit history keeps it.")
 	// Two ids, far below private_metadata's 3,000 characters.
 	metadata, _ := json.Marshal(meta) // two strings: cannot fail
 	return slack.ModalViewRequest{
@@ -79,4 +76,13 @@ func RejectReason(state *slack.ViewState) string {
 		return ""
 	}
 	return strings.TrimSpace(state.Values[BlockReason][ActionReason].Value)
+}
+
+// reasonInput is a reject dialog's reason field, with the length bounds
+// the submission is checked against.
+func reasonInput(placeholder, hint string) *slack.InputBlock {
+	input := slack.NewPlainTextInputBlockElement(plain(placeholder, maxPlaceholder), ActionReason)
+	input.Multiline = true
+	input.MinLength, input.MaxLength = MinReason, maxReason
+	return slack.NewInputBlock(BlockReason, plain("Reason", maxName), plain(hint, maxSectionText), input)
 }
