@@ -25,9 +25,18 @@ Throttling: --rate-limit is one budget for the whole partner; with
 customer's own budget. Over either, the answer is 429 with Retry-After.
 
 GET /_sandbox/ledger (no token; never throttled or faulted) lists the money
-that really moved: orders, cart checkouts, suspensions and reactivations, each
-with its customer, subscription, quantity and MS-RequestId. Idempotent replays
-are not listed twice.
+that really moved: orders, cart checkouts, suspensions and reactivations,
+cancellations, seat reductions, transitions and renewals, each with its
+customer, subscription, quantity and MS-RequestId; a new-commerce cancellation
+or reduction inside its window also with refundQuantity, refundAmount and
+currency (list price x term, prorated by unused days). Idempotent replays are
+not listed twice.
+
+Commerce: --commerce mixed (default) seeds legacy subscriptions, some
+new-commerce Business Premium, and for about a quarter of the customers with
+Office 365 E3 a new-commerce one that does not renew and ends in 20 to 90 days
+(its window long closed); --commerce nce makes every subscription but Kaizala
+Pro new commerce; --commerce legacy makes every one legacy.
 
 Sandbox time: GET /_sandbox/clock answers {"now", "offset"}; POST
 /_sandbox/clock {"advance": "72h"} moves it forward (carts expire, cancellation
@@ -39,6 +48,10 @@ clock.
 Transitions: GET .../subscriptions/{id}/transitionEligibilities and POST/GET
 .../transitions convert Kaizala Pro into new-commerce O365 E1 or Business
 Premium; about half the customers (drawn from --seed) may transfer licences.
+New-commerce O365 E3 may be upgraded to Microsoft 365 E5 once its cancellation
+window is over. eligibilityType=scheduled lists, for a new-commerce
+subscription, every other new-commerce product (set with a PATCH of
+scheduledNextTermInstructions).
 
 Purchases are as in 2026: a legacy order for a Microsoft 365 / Office 365 offer
 is refused with 403 / 2091 unless --legacy-purchases; new-commerce carts check
@@ -72,6 +85,7 @@ func runPCSim(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	fs.BoolVar(&opts.NCEEtags, "nce-etags", false, "give new-commerce subscriptions an etag and require If-Match for them (whether Partner Center does is unconfirmed)")
 	fs.BoolVar(&opts.LegacyPurchases, "legacy-purchases", false, "accept legacy orders (POST .../orders) for Microsoft 365 / Office 365 offers, as in 2020 (default: 403 / 2091)")
 	fs.IntVar(&opts.GDAPMissing, "gdap-missing", def.GDAPMissing, "customers, the last ones listed, whose tenant answers 403 / 900308; one more answers 403 / 900309 (0 = off)")
+	fs.StringVar(&opts.Commerce, "commerce", def.Commerce, "kind of the seeded subscriptions other than Kaizala Pro: legacy, nce or mixed")
 	fs.IntVar(&opts.KaizalaSeats, "kaizala-seats", 0, "give every Kaizala Pro subscription this many seats, all assigned (0: 3 to 60, seeded)")
 	fs.StringVar(&opts.ClientID, "client-id", def.ClientID, "accepted client id")
 	fs.StringVar(&opts.ClientSecret, "client-secret", def.ClientSecret, "accepted client secret")
@@ -88,6 +102,9 @@ func runPCSim(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return exitConfig
 	case opts.Customers < 0 || opts.Customers > 200_000:
 		fmt.Fprintf(stderr, "kaizalabot pcsim: --customers %d: want 0 to 200000\n", opts.Customers)
+		return exitConfig
+	case !pcsim.ValidCommerce(opts.Commerce):
+		fmt.Fprintf(stderr, "kaizalabot pcsim: --commerce %q: want legacy, nce or mixed\n", opts.Commerce)
 		return exitConfig
 	case opts.KaizalaSeats < 0 || opts.KaizalaSeats > 100_000:
 		fmt.Fprintf(stderr, "kaizalabot pcsim: --kaizala-seats %d: want 0 to 100000\n", opts.KaizalaSeats)
@@ -134,6 +151,9 @@ func runPCSim(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	fmt.Fprintf(stdout, "Ledger of money movements: %s%s\n", base, pcsim.LedgerPath)
 	for _, d := range sim.DeniedCustomers() {
 		fmt.Fprintf(stdout, "Tenant not reachable: %s %s: 403 / %s\n", d.ID, d.CompanyName, d.Code)
+	}
+	for _, r := range sim.RetiredNCE() {
+		fmt.Fprintf(stdout, "Non-renewing NCE Office 365 E3: customer %s subscription %s ends %s\n", r.CustomerID, r.SubscriptionID, r.EndDate.Format("2006-01-02"))
 	}
 	fmt.Fprintf(stdout, "export PC_API_URL=%s\nexport PC_TENANT_ID=sandbox-partner\nexport PC_TOKEN_URL=%s/sandbox-partner/oauth2/token\n", base, base)
 	fmt.Fprintf(stdout, "export PC_CLIENT_ID=%s\nexport PC_CLIENT_SECRET=%s\nexport PC_REFRESH_TOKEN=%s\n", opts.ClientID, opts.ClientSecret, opts.RefreshToken)

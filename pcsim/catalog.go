@@ -16,7 +16,7 @@ type plan struct {
 	Description   string
 	MinQuantity   int
 	MaxQuantity   int
-	ListPrice     float64 // USD per licence per month (public 2022 list prices); 0 = unknown
+	ListPrice     float64 // USD per licence per month (public 2022 list prices, as bot/catalog.yaml listPrice); 0 = unknown
 	ServicePlans  []servicePlan
 }
 
@@ -119,7 +119,7 @@ var catalog = []*plan{
 		OfferID: "6FBAD345-B7DE-42A6-B6AB-79B363D0B371", Purchasable: true,
 		ProductID: "CFQ7TTC0LGZW", NCESkuID: "0001", Availability: "CFQ7TTC0K1QS",
 		Category: "Frontline", Description: "Office 365 for frontline workers (formerly Office 365 F1).",
-		MinQuantity: 1, MaxQuantity: enterpriseMax, ListPrice: 2.25,
+		MinQuantity: 1, MaxQuantity: enterpriseMax, ListPrice: 4.00,
 		ServicePlans: []servicePlan{spSharePointK, spOfficeWeb, spTeams, spSway, spKaizalaP1},
 	},
 	{

@@ -8,7 +8,10 @@
 // new-commerce subscriptions without etags and with a cancellation window, MS-RequestId idempotency, 429
 // rate limits (partner-wide and per customer) with Retry-After, injected 5xx and cut-off connections (at random,
 // or for chosen requests with LoseNextAnswers), and bought seats that show up only after a provisioning delay.
-// GET /_sandbox/ledger lists every money movement.
+// GET /_sandbox/ledger lists every money movement, with the refund of a new-commerce cancellation or seat
+// reduction inside its window (refund.go). Options.Commerce chooses which seeded subscriptions are new commerce
+// (commerce.go); by default some customers' Office 365 E3 is a non-renewing new-commerce subscription near its
+// end (Server.RetiredNCE), to be replaced at renewal by a scheduled change.
 //
 // Purchases are those of 2026 (new-commerce.md §1–2): a legacy order for a Microsoft 365 / Office 365 offer is
 // refused with 403 / 2091 unless Options.LegacyPurchases brings back 2020; a cart is created even with bad lines,

@@ -7,8 +7,8 @@ import (
 	"time"
 )
 
-// The ledger is the sandbox's record of money that really moved: every purchase and every status change
-// that starts or stops billing. It is the tests' instrument, not part of Microsoft's API, so it is served at
+// The ledger is the sandbox's record of money that really moved: every purchase, every status change that
+// starts or stops billing, new-commerce seat reductions inside the cancellation window, transitions and renewals. It is the tests' instrument, not part of Microsoft's API, so it is served at
 // LedgerPath outside /v1: no token, no rate limit, no fault injection, no latency, not counted in Stats.
 // Writes replayed by MS-RequestId idempotency, and repeated checkouts of a checked-out cart, change nothing
 // and so are not recorded again.
@@ -29,6 +29,7 @@ const (
 	LedgerCancellation LedgerKind = "cancellation" // PATCH status → deleted, once the sandbox accepts it
 	LedgerTransition   LedgerKind = "transition"   // a completed POST …/transitions; SubscriptionID is the target
 	LedgerRenewal      LedgerKind = "renewal"      // a new-commerce term renewed (into its scheduled change, if any)
+	LedgerReduction    LedgerKind = "reduction"    // PATCH lowering a new-commerce quantity inside its cancellation window
 )
 
 // LedgerEntry is one money movement. A purchase has one entry per bought line, each naming the subscription
@@ -46,6 +47,13 @@ type LedgerEntry struct {
 	ProductID          string     `json:"productId,omitempty"` // new commerce only
 	SkuID              string     `json:"skuId,omitempty"`     // new commerce only
 	MSRequestID        string     `json:"msRequestId,omitempty"`
+
+	// Refunds of a new-commerce cancellation or reduction inside the cancellation window (refund.go): the seats
+	// refunded, and what they are worth in Currency. Quantity is the subscription's seats after the change (for a
+	// cancellation, the seats it had).
+	RefundQuantity int     `json:"refundQuantity,omitempty"`
+	RefundAmount   float64 `json:"refundAmount,omitempty"`
+	Currency       string  `json:"currency,omitempty"`
 }
 
 // ledger is append-only; entries are added while the world lock is held, so their order is the order in
@@ -83,10 +91,19 @@ func (s *Server) recordOrder(r *http.Request, kind LedgerKind, cid string, o *or
 	}
 }
 
-// recordStatusChange adds an entry when a subscription's status went from `from` to a status that starts or
-// stops billing; other changes (renames, auto-renew) move no money by themselves.
-func (s *Server) recordStatusChange(r *http.Request, cid string, sub *subscription, from string) {
-	kind, ok := statusChangeKind(from, sub.status)
+// recordChange adds an entry when a PATCH (made at `at`, applied to prev) changed a subscription's status to one
+// that starts or stops billing, or removed seats of a new-commerce subscription inside its cancellation window;
+// other changes (renames, auto-renew, added seats) move no money by themselves in the sandbox. A new-commerce
+// cancellation or reduction carries its refund.
+func (s *Server) recordChange(r *http.Request, cid string, prev, sub *subscription, at time.Time) {
+	kind, ok := statusChangeKind(prev.status, sub.status)
+	refunded := 0
+	switch {
+	case ok && kind == LedgerCancellation:
+		refunded = prev.quantity
+	case !ok && sub.nce && sub.status == prev.status && sub.quantity < prev.quantity:
+		kind, ok, refunded = LedgerReduction, true, prev.quantity-sub.quantity
+	}
 	if !ok {
 		return
 	}
@@ -94,8 +111,17 @@ func (s *Server) recordStatusChange(r *http.Request, cid string, sub *subscripti
 		At: s.now().UTC(), Kind: kind, CustomerID: cid, SubscriptionID: sub.id, Quantity: sub.quantity,
 		OfferID: sub.offerID, MSRequestID: r.Header.Get("MS-RequestId"),
 	}
+	if kind == LedgerCancellation {
+		e.Quantity = prev.quantity
+	}
 	if sub.nce {
 		e.ProductID, e.SkuID = sub.plan.ProductID, sub.plan.NCESkuID
+		if refunded > 0 && at.Before(s.cancellableUntil(prev)) {
+			e.RefundQuantity = refunded
+			if amount, ok := refundAmount(prev, refunded, at); ok {
+				e.RefundAmount, e.Currency = amount, refundCurrency
+			}
+		}
 	}
 	s.ledger.add(e)
 }

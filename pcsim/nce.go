@@ -46,7 +46,8 @@ type newCommerceState struct {
 type pendingChange struct {
 	next      subscription
 	due       time.Time
-	requestID string // MS-RequestId of the PATCH, for the ledger
+	accepted  time.Time // when the PATCH was answered 202: refunds are worked out as of then (ledger.go)
+	requestID string    // MS-RequestId of the PATCH, for the ledger
 }
 
 func newNewCommerceState(seed int64) *newCommerceState {
@@ -96,7 +97,7 @@ func (s *Server) showSubscription(c *customer, sub *subscription) subscriptionJS
 	until := s.cancellableUntil(sub)
 	res.CancellationAllowedUntilDate = instant(until)
 	res.RefundableQuantity = &refundableQuantity{Details: []refundableDetail{}}
-	if s.now().Before(until) && sub.status != "deleted" {
+	if s.now().Before(until) && sub.status != "deleted" && sub.status != "expired" { // expired: transitioned away
 		res.RefundableQuantity.TotalQuantity = sub.quantity
 		res.RefundableQuantity.Details = []refundableDetail{{Quantity: sub.quantity, AllowedUntilDateTime: instant(until)}}
 	}
@@ -222,7 +223,7 @@ func (s *Server) acceptLater(r *http.Request, c *customer, sub *subscription, ne
 	if !later {
 		return reply{}, false
 	}
-	st.pending[sub] = &pendingChange{next: next, due: now.Add(s.opts.AsyncPatchDelay), requestID: r.Header.Get("MS-RequestId")}
+	st.pending[sub] = &pendingChange{next: next, due: now.Add(s.opts.AsyncPatchDelay), accepted: now, requestID: r.Header.Get("MS-RequestId")}
 	// The doc's 202 example: "Location: /customers/<customer-tenant-id>/subscriptions/<subscriptionID>", no body.
 	return reply{
 		status: http.StatusAccepted,
@@ -239,7 +240,7 @@ func (s *Server) settle(c *customer, sub *subscription) {
 		return
 	}
 	delete(st.pending, sub)
-	from := sub.status
+	prev := *sub
 	next := pc.next
 	next.version = sub.version + 1
 	*sub = next
@@ -247,7 +248,7 @@ func (s *Server) settle(c *customer, sub *subscription) {
 	if pc.requestID != "" {
 		r.Header.Set("MS-RequestId", pc.requestID)
 	}
-	s.recordStatusChange(r, c.id, sub, from)
+	s.recordChange(r, c.id, &prev, sub, pc.accepted)
 }
 
 // ErrNoSuchSubscription is returned by StartRenewal for an unknown customer or subscription.

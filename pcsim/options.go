@@ -43,6 +43,13 @@ type Options struct {
 	// subscribed SKUs answer 403 / 900308; one more customer (when GDAPMissing > 0) answers 403 / 900309, blocked by
 	// its Conditional Access. DefaultOptions has 2; 0 = off.
 	GDAPMissing int
+	// Commerce is the kind of the seeded customers' subscriptions other than Kaizala Pro, which stays legacy:
+	// CommerceMixed (the default) is the seeded mix plus, for about a quarter of the reachable customers holding
+	// Office 365 E3, that subscription as a non-renewing new-commerce one ending 20 to 90 days from today
+	// (Server.RetiredNCE); CommerceNCE is the same with every other subscription new commerce; CommerceLegacy
+	// makes every subscription legacy. Applied after the world is drawn, from hashes of the seed and customer ids,
+	// so the rest of the seeded world is the same in all three. New panics on any other value.
+	Commerce string
 
 	// newCommerce is not an option: it is the Server's new-commerce state (nce.go), made fresh by withDefaults,
 	// which New calls once. It lives here only because Server's fields were off limits when it was added; it
@@ -66,6 +73,7 @@ func DefaultOptions() Options {
 
 		CancellationWindow: 168 * time.Hour,
 		GDAPMissing:        2,
+		Commerce:           CommerceMixed,
 	}
 }
 
@@ -96,6 +104,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.CancellationWindow <= 0 {
 		o.CancellationWindow = d.CancellationWindow
+	}
+	if o.Commerce == "" {
+		o.Commerce = d.Commerce
 	}
 	o.newCommerce = newNewCommerceState(o.Seed)
 	return o

@@ -51,7 +51,9 @@ func New(opts Options) *Server {
 	if opts.CustomerRateLimit > 0 {
 		s.customers = &customerBuckets{rpm: opts.CustomerRateLimit, byID: map[string]*rate.Limiter{}}
 	}
+	s.checkCommerce()
 	s.applyAccess()
+	s.applyCommerce() // after applyAccess: it redraws the last customers
 	return s
 }
 

@@ -151,9 +151,9 @@ func (s *Server) patchSubscription(r *http.Request, p params) reply {
 				return rep
 			}
 			next.version++
-			from := sub.status
+			prev := *sub
 			*sub = next
-			s.recordStatusChange(r, c.id, sub, from)
+			s.recordChange(r, c.id, &prev, sub, now)
 		}
 		return jsonReply(http.StatusOK, s.showSubscription(c, sub))
 	})

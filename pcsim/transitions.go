@@ -15,8 +15,10 @@ import (
 // …/transitions converts it, GET …/transitions lists the conversions and their events. The sandbox models the
 // migration this bot exists for: a legacy Kaizala Pro subscription into new-commerce Office 365 E1
 // (STANDARDPACK) or Microsoft 365 Business Premium (SPB). Which customers may move their licences along is part
-// of the seeded world (transferBlocked). Other sources answer an empty list (UNCONFIRMED: the live service may
-// offer more upgrades).
+// of the seeded world (transferBlocked). A new-commerce Office 365 E3 subscription may be upgraded at once to
+// Microsoft 365 E5 (not to Microsoft 365 E3: that move is left to a scheduled change at renewal), once its
+// cancellation window is over. Other sources answer an empty list (UNCONFIRMED: the live service may offer more
+// upgrades).
 
 const (
 	transitionWithLicences = "transition_with_license_transfer"
@@ -27,16 +29,21 @@ const (
 // are conflicting services." (transition-a-new-commerce-subscription.md, response example); their table of
 // eligibility errors gives descriptions without codes. The code of "source subscription is not active", and the
 // refusal of a second transition while one is in progress (its wording too), are sandbox-chosen (UNCONFIRMED).
+//
+// Code 2 for "within cancellation window" is sandbox-chosen as well (UNCONFIRMED): new-commerce.md §3 names the
+// reason, the docs give it no code or wording; the description follows code 3's.
 const (
-	transitionErrNotActive   = 1
-	transitionErrInProgress  = 1
-	transitionErrConflicting = 3
+	transitionErrNotActive    = 1
+	transitionErrInProgress   = 1
+	transitionErrCancelWindow = 2
+	transitionErrConflicting  = 3
 )
 
 const (
-	descNotActive   = "Cannot transition subscription - source subscription is not active."
-	descConflicting = "Subscription cannot be transitioned because there are conflicting services."
-	descInProgress  = "Cannot transition subscription - a transition of this subscription is in progress."
+	descNotActive    = "Cannot transition subscription - source subscription is not active."
+	descConflicting  = "Subscription cannot be transitioned because there are conflicting services."
+	descInProgress   = "Cannot transition subscription - a transition of this subscription is in progress."
+	descCancelWindow = "Subscription cannot be transitioned because it is within its cancellation window."
 )
 
 type transitionErrorJSON struct {
@@ -112,12 +119,34 @@ func (t *transition) resource() transitionJSON {
 	}
 }
 
-// transitionTargets are the plans sub can be converted to.
+// transitionTargets are the plans sub can be converted to at once. New-commerce Office 365 E3 goes only up, to
+// Microsoft 365 E5 (UNCONFIRMED: the live upgrade paths are Microsoft's per-product list); Microsoft 365 E3 is
+// deliberately not offered, so that for it a scheduled change at renewal stays the one way (and the best one for a
+// subscription near its end, which is what the bot is tested on).
 func transitionTargets(sub *subscription) []*plan {
-	if sub.plan == planKaizala && !sub.nce {
+	switch {
+	case sub.plan == planKaizala && !sub.nce:
 		return []*plan{planO365E1, planBusinessPremium}
+	case sub.plan == planO365E3 && sub.nce:
+		return []*plan{planM365E5}
 	}
 	return nil
+}
+
+// scheduledTargets are the plans a new-commerce subscription can be scheduled to become at renewal: every
+// new-commerce plan of the sandbox catalog but its own (UNCONFIRMED: the live service answers a per-product
+// list). A legacy subscription has none: scheduled changes take effect at a new-commerce renewal.
+func scheduledTargets(sub *subscription) []*plan {
+	if !sub.nce {
+		return nil
+	}
+	var out []*plan
+	for _, p := range catalog {
+		if p.ProductID != "" && p != sub.plan {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // transferBlocked draws, from the seed and the customer alone (not the world's RNG stream, which would change
@@ -150,9 +179,40 @@ func (s *Server) eligibilities(c *customer, sub *subscription) []transitionEligi
 			case s.transitionOf(c, sub) != nil:
 				d.IsEligible = false
 				d.Errors = append(d.Errors, transitionErrorJSON{transitionErrInProgress, descInProgress})
-			case kind == transitionWithLicences && s.transferBlocked(c):
+			case sub.nce && s.now().Before(s.cancellableUntil(sub)):
+				// An upgrade inside the window would dodge its refund rules (new-commerce.md §3: "within
+				// cancellation window" is a documented reason); the seeded conflicting services apply to the
+				// Kaizala Pro migration only.
+				d.IsEligible = false
+				d.Errors = append(d.Errors, transitionErrorJSON{transitionErrCancelWindow, descCancelWindow})
+			case kind == transitionWithLicences && !sub.nce && s.transferBlocked(c):
 				d.IsEligible = false
 				d.Errors = append(d.Errors, transitionErrorJSON{transitionErrConflicting, descConflicting})
+			}
+			item.Eligibilities = append(item.Eligibilities, d)
+		}
+		items = append(items, item)
+	}
+	return items
+}
+
+// scheduledEligibilities answers what sub can become at its next renewal: for a new-commerce source, every
+// scheduledTargets plan, eligible for both transition types (UNCONFIRMED); a source that is not active is refused
+// as for an immediate transition (sandbox-chosen: it has no renewal to schedule for). A legacy source answers an
+// empty list. The change itself is made by PATCHing scheduledNextTermInstructions (nce.go), not by POST
+// …/transitions, which takes immediate transitions only.
+func (s *Server) scheduledEligibilities(sub *subscription) []transitionEligibilityJSON {
+	items := []transitionEligibilityJSON{}
+	for _, p := range scheduledTargets(sub) {
+		item := transitionEligibilityJSON{
+			CatalogItemID: p.catalogItemID(), Title: p.Name, Description: p.Description, Quantity: sub.quantity,
+			Attributes: objectType("TransitionEligibility"),
+		}
+		for _, kind := range []string{transitionOnly, transitionWithLicences} {
+			d := eligibilityDetailJSON{IsEligible: true, TransitionType: kind, Errors: []transitionErrorJSON{}}
+			if sub.status != "active" {
+				d.IsEligible = false
+				d.Errors = append(d.Errors, transitionErrorJSON{transitionErrNotActive, descNotActive})
 			}
 			item.Eligibilities = append(item.Eligibilities, d)
 		}
@@ -177,11 +237,11 @@ func (s *Server) listTransitionEligibilities(r *http.Request, p params) reply {
 		return badInput("eligibilityType must be immediate or scheduled, not " + fmt.Sprintf("%q", r.URL.Query().Get("eligibilityType")) + ".")
 	}
 	return s.withSubscription(p, func(c *customer, sub *subscription) reply {
-		items := []transitionEligibilityJSON{}
-		// Scheduled transitions take effect at a new-commerce renewal; none are offered for a legacy source, and
-		// the sandbox offers none for new-commerce sources either (UNCONFIRMED).
+		var items []transitionEligibilityJSON
 		if kind == "immediate" {
 			items = s.eligibilities(c, sub)
+		} else {
+			items = s.scheduledEligibilities(sub)
 		}
 		return jsonReply(http.StatusOK, newCollection(items, "/customers/"+c.id+"/subscriptions/"+sub.id+"/transitionEligibilities?eligibilityType="+kind))
 	})
@@ -271,8 +331,10 @@ func (s *Server) completeTransitions() {
 
 // completeTransition converts t.from into a new-commerce subscription of t.to (or adds its seats to an active
 // one the customer already has with the same term and cycle), ends the source and, with licence transfer,
-// moves every holder of the source's licence to the target's. A legacy source is left "deleted" (UNCONFIRMED:
-// the docs do not name the source's end state).
+// moves every holder of the source's licence to the target's. A legacy source is left "deleted", a new-commerce
+// one "expired": its paid term is not cancelled (no refund, no ledger cancellation) but ended early by the
+// upgrade, which "expired" says and "deleted", a new-commerce cancellation's status, would not (UNCONFIRMED
+// both: the docs do not name the source's end state).
 func (s *Server) completeTransition(c *customer, t *transition, now time.Time) {
 	var target *subscription
 	for _, sub := range c.subs {
@@ -290,6 +352,10 @@ func (s *Server) completeTransition(c *customer, t *transition, now time.Time) {
 	}
 	target.seatsFrom = now // converted seats are there when the conversion completes
 	t.from.status, t.from.autoRenew = "deleted", false
+	if t.from.nce {
+		t.from.status = "expired"
+		t.from.scheduled = nil // the term it was scheduled for will not come
+	}
 	t.from.version++
 	if t.kind == transitionWithLicences {
 		for _, u := range c.users {

@@ -11,8 +11,9 @@ import (
 type world struct {
 	customers []*customer // listing order
 	byID      map[string]*customer
-	draws     *worldDraws // how the customers were drawn, to draw the last ones again (worldgen.go)
-	access    accessGate  // Options.GDAPMissing, applied on first use (access.go)
+	draws     *worldDraws       // how the customers were drawn, to draw the last ones again (worldgen.go)
+	access    accessGate        // Options.GDAPMissing, applied on first use (access.go)
+	retired   []SubscriptionRef // the seeded non-renewing NCE Office 365 E3 subscriptions (commerce.go)
 }
 
 type customer struct {

@@ -38,6 +38,8 @@ var (
 	planBusinessBasic   = mustPlan("3b555118-da6a-4418-894f-7df1e2096870")
 	planBusinessStd     = mustPlan("f245ecc8-75af-4f8e-b61f-27d8114de5f3")
 	planBusinessPremium = mustPlan("cbdc14ab-d96c-4c30-b9f4-6ada7cdc1d46")
+	planM365E3          = mustPlan("05e9a617-0261-4cee-bb44-138d3ef5d965") // not seeded: the retired O365 E3's successor
+	planM365E5          = mustPlan("06ebc4ee-1bb5-47dd-8120-11324bc54e06") // not seeded: NCE O365 E3's immediate upgrade
 )
 
 // worldDraws keeps what drawing the customers needs, so that the last ones can be drawn again (redrawLast).
