@@ -50,6 +50,7 @@ Settings (environment; *_FILE variants hold secrets in files):
   KAIZALA_ALERT_DAYS         alert thresholds in days left (default 90,60,30,14,7,3,1)
   KAIZALA_OWNERS             CSV or YAML file: customer (domain or id) → account owner's user ID[, channel]
   KAIZALA_APPROVAL_REMINDER  remind approvers of a waiting plan after (default 4h; 0: never)
+  KAIZALA_RENEWAL_LEAD       change at renewal only if the term ends further ahead (default 14d)
   KAIZALA_DB                 SQLite database (default ./kaizalabot.db)
   KAIZALA_LISTEN             HTTP address (default :3000): /slack/*, /healthz, /metrics
   KAIZALA_CATALOG            YAML file extending the catalog of retired SKUs and targets
@@ -187,7 +188,7 @@ func startServer(parent context.Context, cfg config.Serve, log *logrus.Logger, l
 	logAccess(log, cfg, me, policy)
 	// Every process serves Slack; the one holding the lease is the worker.
 	worker := &bot.Worker{Leases: db, TTL: cfg.LeaseTTL, Log: log, OnChange: m.SetWorker, OnDegraded: m.SetDegraded}
-	engine := &bot.Engine{PC: pc, Store: db, Catalog: catalog, Log: log, Policy: policy}
+	engine := &bot.Engine{PC: pc, Store: db, Catalog: catalog, Log: log, Policy: policy, RenewalLead: cfg.RenewalLead}
 	app = slackbot.New(&slackbot.App{
 		Engine: engine, Scanner: &bot.Scanner{Source: pc, Probe: pc, Retired: catalog.Retired, Location: cfg.Location},
 		Store: db, PC: pc, Catalog: catalog, Slack: api, TeamID: me.TeamID, Metrics: m, Log: log, Worker: worker,

@@ -567,7 +567,7 @@ func (c *haCluster) ctx() context.Context {
 func (c *haCluster) plan(p *haProc, sub bot.TrackedSubscription) *bot.Migration {
 	c.t.Helper()
 	c.slack.SetAppURL(p.url)
-	reply, err := c.slack.Command(c.ctx(), salesID, alertChannel, "plan "+sub.Subscription.ID+" STANDARDPACK")
+	reply, err := c.slack.Command(c.ctx(), salesID, alertChannel, "plan "+sub.Subscription.ID+" STANDARDPACK via replace")
 	if err != nil || reply.Status != http.StatusOK {
 		c.t.Fatalf("/kaizala plan to %s: %v %d %s", p.name, err, reply.Status, reply.Body)
 	}

@@ -33,7 +33,7 @@ func TestStoryFailureRetryOverride(t *testing.T) {
 	if later.Subscription.ID == "" {
 		t.Fatal("no Kaizala Pro subscription ending after 90 days")
 	}
-	st.command(salesID, "plan "+later.Subscription.ID+" office 365 e1")
+	st.command(salesID, "plan "+later.Subscription.ID+" office 365 e1 via replace")
 	plan := st.waitMessage(alertChannel, "Approve", later.Subscription.ID, "Cannot move")
 	if _, err := st.slack.Click(st.ctx(), bossID, plan, "kaizala_approve"); err != nil {
 		t.Fatal(err)

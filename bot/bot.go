@@ -52,6 +52,25 @@ type Subscription struct {
 	// CancellableUntil is the end of a new-commerce subscription's
 	// cancellation window (cancellationAllowedUntilDate); zero when none.
 	CancellableUntil time.Time
+	// RefundableQuantity is how many seats can still be removed with a
+	// refund (refundableQuantity.totalQuantity); new commerce only.
+	RefundableQuantity int
+	// Scheduled is the change set to happen at renewal
+	// (scheduledNextTermInstructions), nil when none.
+	Scheduled *ScheduledChange
+}
+
+// ScheduledChange is what a new-commerce subscription renews into.
+type ScheduledChange struct {
+	ProductID, SkuID string
+	Quantity         int
+	TermDuration     string
+	BillingCycle     string
+}
+
+// Names reports whether the change renews into target.
+func (c *ScheduledChange) Names(t Target) bool {
+	return c != nil && SameID(c.ProductID, t.ProductID) && SameID(c.SkuID, t.ProductSkuID)
 }
 
 // Cancellable reports whether a new-commerce subscription may still be

@@ -297,8 +297,17 @@ func (e *Engine) lookForPurchase(ctx context.Context, m *Migration, st *Step, ta
 }
 
 func (e *Engine) bought(ctx context.Context, m *Migration, st *Step, p Purchase, reconciled bool) error {
+	// Until when undo can cancel it: Partner Center's own date. Unread, undo
+	// asks Partner Center then (undo.go).
+	var cancellable time.Time
+	if m.Plan.Target.NewCommerce() {
+		if sub, err := e.PC.GetSubscription(ctx, m.CustomerID, p.SubscriptionID); err == nil {
+			cancellable = sub.CancellableUntil
+		}
+	}
 	m2, err := e.update(ctx, m.ID, func(m *Migration) (bool, error) {
 		m.NewSubscriptionID = p.SubscriptionID
+		m.Outcome.NewCancellableUntil = cancellable
 		return true, nil
 	})
 	if err != nil {

@@ -184,8 +184,18 @@ func (e *Engine) Retry(ctx context.Context, id, planHash string, actor Actor) (*
 	switch {
 	case !m.Can(ActionRetry):
 	case m.State == StateFailed:
-		step := cmp.Or(m.FailedStep, StepBuy)
-		if step == StepMoveUsers || step == StepVerify {
+		step := cmp.Or(m.FailedStep, m.lifecycle().firstStep())
+		switch step {
+		case StepAwaitRenewal:
+			// The scheduled change is gone or late: set it again (a no-op
+			// write when Partner Center still shows it).
+			step = StepSchedule
+		case StepUndoMoveBack:
+			if err := e.requeueMovesBack(ctx, m); err != nil {
+				return nil, "", err
+			}
+		}
+		if m.Plan.Path() == StrategyReplace && (step == StepMoveUsers || step == StepVerify) {
 			// Give the users who failed, or (after verify) could not be moved
 			// at plan time, another go: their problem may be fixed by now.
 			if err := e.requeueMoves(ctx, m, step == StepVerify); err != nil {
@@ -265,7 +275,9 @@ func (e *Engine) resumeFailed(ctx context.Context, m *Migration, actor Actor, ac
 	if st, err := e.loadStep(ctx, m.ID, step); err != nil {
 		return nil, "", err
 	} else if step != StepBuy && (st.State == StepDone || st.State == StepSkipped) {
-		st.State, st.FinishedAt = StepPending, time.Time{}
+		// Its write was answered: a new one gets a new MS-RequestId, or
+		// Partner Center would replay the first answer.
+		st.State, st.FinishedAt, st.MSRequestID = StepPending, time.Time{}, ""
 		if err := e.Store.SaveStep(ctx, &st); err != nil {
 			return nil, "", err
 		}

@@ -65,9 +65,19 @@ type Engine struct {
 	// (batch.go); the rest wait their turn, approved. Default 4.
 	BatchConcurrency int
 
+	// RenewalLead is how far ahead a new-commerce term must end for the
+	// planner to propose a change at renewal (KAIZALA_RENEWAL_LEAD).
+	// Default 14 days.
+	RenewalLead time.Duration
+	// RenewalPoll is how often a migration waiting for its renewal looks at
+	// the subscription (a deleted scheduled change is noticed then, or at the
+	// next scan). Default 1h.
+	RenewalPoll time.Duration
+
 	mu      sync.Mutex
 	locks   map[string]*sync.Mutex
 	running map[string]bool
+	again   map[string]bool        // running, to run once more (launch)
 	slots   map[string]*batchSlots // by batch id (batch.go)
 	wg      sync.WaitGroup
 	base    context.Context

@@ -97,7 +97,7 @@ func TestAnApprovedMigrationBuysMovesAndSuspends(t *testing.T) {
 			steps[e.Detail["step"].(string)] = true
 		}
 	}
-	for _, s := range bot.Steps {
+	for _, s := range bot.Replace.Steps() {
 		if !steps[string(s)] {
 			t.Errorf("no audit row for step %s", s)
 		}

@@ -27,6 +27,14 @@ const (
 	// migration goes on by itself once it is over.
 	EventWaiting EventKind = "waiting"
 	EventGoingOn EventKind = "going_on" // the trouble of an EventWaiting is over
+	// Transition and renewal.
+	EventTransitioning EventKind = "transitioning" // the transition is started; Microsoft converts it
+	EventTransitioned  EventKind = "transitioned"  // converted: Migration.NewSubscriptionID
+	EventScheduled     EventKind = "scheduled"     // the change at renewal is set; Message says when
+	EventRenewed       EventKind = "renewed"       // the subscription renewed into the target
+	// Undo.
+	EventUndoing EventKind = "undoing" // an approver asked to undo (Actor, Message: why)
+	EventUndone  EventKind = "undone"  // taken back; Message says what was done
 )
 
 // Event is a step of a migration, for whoever reports progress (Slack).

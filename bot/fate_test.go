@@ -104,7 +104,7 @@ func TestTheOldSubscriptionsFateFollowsItsCommerceType(t *testing.T) {
 			})
 			customerID, subID := h.buyNCE(t, 3)
 			time.Sleep(10 * time.Millisecond) // past a 1ms window
-			m, refusal, err := h.engine.Plan(context.Background(), bot.PlanRequest{SubscriptionID: subID, Target: "O365_BUSINESS_ESSENTIALS", OldFate: c.ask, Requester: sales})
+			m, refusal, err := h.engine.Plan(context.Background(), bot.PlanRequest{SubscriptionID: subID, Target: "O365_BUSINESS_ESSENTIALS", OldFate: c.ask, Requester: sales, Strategy: bot.StrategyReplace})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -138,7 +138,7 @@ func (h *harness) expiring(later bool, skip ...string) bot.Finding {
 
 func (h *harness) plan(f bot.Finding, target string, seats int) *bot.Migration {
 	h.t.Helper()
-	m, refusal, err := h.engine.Plan(context.Background(), bot.PlanRequest{SubscriptionID: f.Subscription.ID, Target: target, Seats: seats, Requester: sales})
+	m, refusal, err := h.engine.Plan(context.Background(), bot.PlanRequest{SubscriptionID: f.Subscription.ID, Target: target, Seats: seats, Requester: sales, Strategy: bot.StrategyReplace})
 	if err != nil || refusal != "" {
 		h.t.Fatalf("plan: %q %v", refusal, err)
 	}

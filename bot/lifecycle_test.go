@@ -9,10 +9,11 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // lifecycles are the tables a migration can follow.
-var lifecycles = []*Lifecycle{&Replace}
+var lifecycles = Lifecycles
 
 func TestLifecycleComplete(t *testing.T) {
 	for _, l := range lifecycles {
@@ -120,26 +121,63 @@ func constants(t *testing.T, typ string) map[string]string {
 }
 
 func TestEveryStateInLifecycle(t *testing.T) {
+	// Every state and step is in some table; the states people act on and
+	// the ends are in every one.
+	for name, v := range constants(t, "State") {
+		if !slices.ContainsFunc(lifecycles, func(l *Lifecycle) bool { _, ok := l.row(State(v)); return ok }) {
+			t.Errorf("state %s (%q) is in no table", name, v)
+		}
+	}
+	for name, v := range constants(t, "StepName") {
+		if !slices.ContainsFunc(lifecycles, func(l *Lifecycle) bool {
+			return slices.ContainsFunc(l.States, func(r StateRow) bool { return r.Step == StepName(v) })
+		}) {
+			t.Errorf("step %s (%q) runs in no state of any table", name, v)
+		}
+	}
 	for _, l := range lifecycles {
-		for name, v := range constants(t, "State") {
-			if _, ok := l.row(State(v)); !ok {
-				t.Errorf("%s: state %s (%q) is not in the table", l.Strategy, name, v)
+		for _, s := range []State{StatePendingApproval, StateApproved, StateDone, StateFailed, StateNeedsApproval, StateRejected} {
+			if _, ok := l.row(s); !ok {
+				t.Errorf("%s: has no %s", l.Strategy, s)
 			}
 		}
-		for name, v := range constants(t, "StepName") {
-			if !slices.ContainsFunc(l.States, func(r StateRow) bool { return r.Step == StepName(v) }) {
-				t.Errorf("%s: step %s (%q) runs in no state", l.Strategy, name, v)
+		if l.Undo != "" {
+			if r, ok := l.row(l.Undo); !ok || !r.Running {
+				t.Errorf("%s: undo starts at %q, which is not a running state of the table", l.Strategy, l.Undo)
+			}
+			if _, ok := l.row(StateUndone); !ok {
+				t.Errorf("%s: can be undone but has no %s", l.Strategy, StateUndone)
 			}
 		}
 	}
-	if !slices.Equal(States(), func() []State {
-		var all []State
-		for _, r := range Replace.States {
-			all = append(all, r.State)
+	// A state or a step means the same in every table: the views and the
+	// metrics read its name and kind from any of them.
+	for _, s := range States() {
+		first, _ := anyRow(s)
+		for _, l := range lifecycles {
+			if r, ok := l.row(s); ok && (r.Shown != first.Shown || r.Running != first.Running || r.Final != first.Final) {
+				t.Errorf("%s: %s is shown %q running %v final %v, elsewhere %q %v %v", l.Strategy, s, r.Shown, r.Running, r.Final, first.Shown, first.Running, first.Final)
+			}
+			if r, ok := l.row(s); ok && r.Step != "" && r.Step.state() != s {
+				t.Errorf("%s: step %s runs in %s, elsewhere in %s", l.Strategy, r.Step, s, r.Step.state())
+			}
 		}
-		return all
-	}()) {
-		t.Errorf("States() = %v, not the table's", States())
+	}
+	var all []State
+	for _, l := range lifecycles {
+		for _, r := range l.States {
+			if !slices.Contains(all, r.State) {
+				all = append(all, r.State)
+			}
+		}
+	}
+	if !slices.Equal(States(), all) {
+		t.Errorf("States() = %v, not the tables'", States())
+	}
+	for _, s := range States() {
+		if r, _ := anyRow(s); r.Running != slices.Contains(RunningStates, s) {
+			t.Errorf("RunningStates and the tables disagree on %s", s)
+		}
 	}
 }
 
@@ -156,7 +194,15 @@ func TestLifecycleGuards(t *testing.T) {
 		{"pending", Migration{State: StatePendingApproval}, []PersonAction{ActionApprove, ActionReject, ActionOverride}, []PersonAction{ActionApprove, ActionReject}},
 		{"approved", Migration{State: StateApproved}, []PersonAction{ActionOverride}, nil},
 		{"moving users", Migration{State: StateMovingUsers}, []PersonAction{ActionOverride}, nil},
-		{"done", Migration{State: StateDone}, nil, nil},
+		{"done, nothing bought", Migration{State: StateDone}, []PersonAction{ActionUndo}, []PersonAction{ActionUndo}},
+		{"done, window closed", Migration{State: StateDone, Plan: Plan{Seats: 5, Target: Target{ProductID: "P", ProductSkuID: "S"}},
+			Outcome: Outcome{NewCancellableUntil: time.Now().Add(-time.Hour)}}, nil, nil},
+		{"done, old cancelled", Migration{State: StateDone, Plan: Plan{OldFate: FateCancel}}, nil, nil},
+		{"done by transition", Migration{State: StateDone, Plan: Plan{Strategy: StrategyTransition}}, nil, nil},
+		{"awaiting renewal", Migration{State: StateAwaitingRenewal, Plan: Plan{Strategy: StrategyRenewal}}, []PersonAction{ActionUndo}, []PersonAction{ActionUndo}},
+		{"renewed", Migration{State: StateDone, Plan: Plan{Strategy: StrategyRenewal}}, nil, nil},
+		{"transition failed: users", Migration{State: StateFailed, FailureKind: FailureKindUsers, FailedStep: StepVerify, Plan: Plan{Strategy: StrategyTransition}},
+			[]PersonAction{ActionRetry, ActionReject, ActionOverride}, []PersonAction{ActionRetry}},
 		{"rejected", Migration{State: StateRejected}, nil, nil},
 		{"needs approval", Migration{State: StateNeedsApproval}, []PersonAction{ActionRetry, ActionReject}, []PersonAction{ActionRetry}},
 		{"failed: users", failedUsers, []PersonAction{ActionRetry, ActionReject, ActionOverride}, []PersonAction{ActionRetry, ActionOverride}},

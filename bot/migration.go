@@ -32,17 +32,27 @@ const (
 	StateFailed          State = "failed"
 	StateRejected        State = "rejected"
 	StateNeedsApproval   State = "needs_new_approval"
+	// Transition and renewal (strategy.go).
+	StateTransitioning   State = "transitioning"
+	StateScheduling      State = "scheduling"
+	StateAwaitingRenewal State = "awaiting_renewal"
+	// Undo (undo.go).
+	StateUndoReactivating State = "undo_reactivating"
+	StateUndoMovingBack   State = "undo_moving_back"
+	StateUndoCancelling   State = "undo_cancelling"
+	StateUndoUnscheduling State = "undo_unscheduling"
+	StateUndone           State = "undone"
 )
 
 // RunningStates are the states in which the engine owns a migration (it is
 // resumed after a restart), in the order they run; read from the lifecycle.
-var RunningStates = lifecycle().runningStates()
+var RunningStates = runningStates()
 
 // Running reports whether s is one of RunningStates.
-func (s State) Running() bool { r, _ := lifecycle().row(s); return r.Running }
+func (s State) Running() bool { r, _ := anyRow(s); return r.Running }
 
 // Final reports whether nothing more will happen without a person.
-func (s State) Final() bool { r, _ := lifecycle().row(s); return r.Final }
+func (s State) Final() bool { r, _ := anyRow(s); return r.Final }
 
 // StepName names a step of the migration.
 type StepName string
@@ -55,10 +65,19 @@ const (
 	StepMoveUsers StepName = "move_users"
 	StepVerify    StepName = "verify"
 	StepSuspend   StepName = "suspend"
+	// Transition and renewal.
+	StepTransition   StepName = "transition"
+	StepSchedule     StepName = "schedule"
+	StepAwaitRenewal StepName = "await_renewal"
+	// Undo.
+	StepUndoReactivate StepName = "undo_reactivate"
+	StepUndoMoveBack   StepName = "undo_move_back"
+	StepUndoCancel     StepName = "undo_cancel"
+	StepUndoUnschedule StepName = "undo_unschedule"
 )
 
 // Steps lists the steps in the order they run; read from the lifecycle.
-var Steps = lifecycle().steps()
+var Steps = steps()
 
 // Migration is one request to move a subscription of a retired SKU to a
 // target plan, from the plan through approval to done.
@@ -84,11 +103,29 @@ type Migration struct {
 	// users still hold the retired licence.
 	Override          bool
 	NewSubscriptionID string
-	CreatedAt         time.Time
-	UpdatedAt         time.Time
+	// Outcome is what the finished migration left behind that undo needs.
+	Outcome   Outcome
+	CreatedAt time.Time
+	UpdatedAt time.Time
 	// Version increases with every save; a save with a stale Version fails
 	// with ErrConflict, so two writers never overwrite each other.
 	Version int
+}
+
+// Outcome is what a migration's steps left behind that undoing it needs.
+type Outcome struct {
+	// NewCancellableUntil is the end of the bought subscription's
+	// cancellation window as Partner Center said at purchase (zero: nothing
+	// bought, or a legacy purchase that cannot be cancelled).
+	NewCancellableUntil time.Time `json:"newCancellableUntil,omitzero"`
+	// OldSuspended: step C suspended the old subscription (undo
+	// reactivates it first).
+	OldSuspended bool `json:"oldSuspended,omitempty"`
+	// OldAutoRenewOff: step C turned the old subscription's auto-renew off.
+	OldAutoRenewOff bool `json:"oldAutoRenewOff,omitempty"`
+	// UndoneBy is who asked for the undo, and UndoReason why.
+	UndoneBy   *Actor `json:"undoneBy,omitempty"`
+	UndoReason string `json:"undoReason,omitempty"`
 }
 
 // DecisionKind is what a person decided about a migration.
@@ -99,6 +136,7 @@ const (
 	DecisionApprove  DecisionKind = "approve"
 	DecisionReject   DecisionKind = "reject"
 	DecisionOverride DecisionKind = "override"
+	DecisionUndo     DecisionKind = "undo"
 )
 
 // Decision is one person's decision. An approval counts only for the plan
@@ -173,6 +211,10 @@ const (
 	// MoveSkipped: the user no longer held the retired licence when their
 	// turn came (someone moved them by hand).
 	MoveSkipped MoveState = "skipped"
+	// Undo takes a moved user back: pending, then back (or failed).
+	MoveBackPending MoveState = "back_pending"
+	MoveBack        MoveState = "moved_back"
+	MoveBackFailed  MoveState = "back_failed"
 )
 
 // UserMove is one user's move from the retired licence to the target.
@@ -228,6 +270,17 @@ const (
 	ActionRetried      = "migration.retried"
 	ActionReplanned    = "migration.replanned"
 	ActionScanFinished = "scan.finished"
+	// Transition, renewal and undo.
+	ActionTransitionStarted = "transition.started"
+	ActionTransitioned      = "subscription.transitioned"
+	ActionScheduled         = "renewal.scheduled"
+	ActionRenewed           = "subscription.renewed"
+	ActionUndoRequested     = "migration.undo"
+	ActionReactivated       = "subscription.reactivated"
+	ActionUserMovedBack     = "user.moved_back"
+	ActionCancelled         = "subscription.cancelled"
+	ActionUnscheduled       = "renewal.unscheduled"
+	ActionUndone            = "migration.undone"
 )
 
 // Errors a Store returns.

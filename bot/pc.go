@@ -10,6 +10,7 @@ import (
 // PartnerCenter is what the migration engine needs of Partner Center.
 type PartnerCenter interface {
 	SubscriptionSource
+	Transitions
 	GetSubscription(ctx context.Context, customerID, subscriptionID string) (Subscription, error)
 	// SubscriptionSkuID returns the Entra ID skuId of a subscription's
 	// licence (from its provisioning status).
@@ -160,3 +161,68 @@ const (
 // ErrOutOfSeats is wrapped by SwapLicence errors when the customer has no
 // free seat of the SKU (Partner Center code 60012).
 var ErrOutOfSeats = errors.New("no free seats")
+
+// Transitions, changes at renewal and undo: what the transition, renewal
+// and undo steps need of Partner Center beyond PartnerCenter's buying and
+// moving (new-commerce.md §3).
+type Transitions interface {
+	// TransitionOptions lists what the subscription can be converted to,
+	// now (scheduled false) or at its renewal (scheduled true).
+	TransitionOptions(ctx context.Context, customerID, subscriptionID string, scheduled bool) ([]TransitionOption, error)
+	// StartTransition converts the whole subscription into catalog item to,
+	// with licence transfer, sending requestID as its MS-RequestId.
+	StartTransition(ctx context.Context, customerID, subscriptionID, to string, quantity int, requestID string) (TransitionProgress, CallRef, error)
+	// TransitionsOf lists the subscription's transitions with their progress.
+	TransitionsOf(ctx context.Context, customerID, subscriptionID string) ([]TransitionProgress, error)
+	// ScheduleRenewal turns auto-renew on with instructions to renew into
+	// quantity seats of target at the end of the term.
+	ScheduleRenewal(ctx context.Context, customerID, subscriptionID string, target Target, quantity int, requestID string) (Subscription, CallRef, error)
+	// Unschedule removes the scheduled change and turns auto-renew off, as
+	// the subscription was before a change at renewal was scheduled.
+	Unschedule(ctx context.Context, customerID, subscriptionID, requestID string) (Subscription, CallRef, error)
+	// Reactivate makes a suspended subscription active again; one active
+	// already is returned as is.
+	Reactivate(ctx context.Context, customerID, subscriptionID, requestID string) (Subscription, CallRef, error)
+	// Clock is Partner Center's "now": the Date of its last answer, plus the
+	// time since. Windows, term ends and renewals are Partner Center's dates,
+	// so they are compared with its clock, not the bot's.
+	Clock() time.Time
+}
+
+// TransitionOption is one catalog item a subscription can (or cannot) be
+// transitioned to.
+type TransitionOption struct {
+	CatalogItemID string
+	Title         string
+	// WithLicences: eligible for transition_with_license_transfer, the only
+	// kind the bot makes (a partial one leaves users to move by hand).
+	WithLicences bool
+	// Reasons are Partner Center's words for why it is not eligible.
+	Reasons []string
+}
+
+// Offers reports whether the option is target (by productId and skuId, the
+// first two parts of the catalog item id).
+func (o TransitionOption) Offers(t Target) bool {
+	parts := strings.Split(o.CatalogItemID, ":")
+	return len(parts) >= 2 && t.ProductID != "" && SameID(parts[0], t.ProductID) && SameID(parts[1], t.ProductSkuID)
+}
+
+// TransitionProgress is a transition as Partner Center shows it.
+type TransitionProgress struct {
+	ToCatalogItemID string
+	// ToSubscriptionID is the resulting subscription, once known.
+	ToSubscriptionID string
+	State            TransitionState
+	Errors           []string
+}
+
+// TransitionState is where a transition stands.
+type TransitionState string
+
+// The states of a transition.
+const (
+	TransitionInProgress TransitionState = "in_progress"
+	TransitionCompleted  TransitionState = "completed"
+	TransitionFailed     TransitionState = "failed"
+)

@@ -91,8 +91,20 @@ type Plan struct {
 	// deleted if suspended on the day of the plan (DeletionDate); zero
 	// unless OldFate is FateSuspend.
 	Deprovision time.Time
-	// OldFate is what step C does to the old subscription.
-	OldFate   OldFate
+	// OldFate is what step C does to the old subscription (replace only).
+	OldFate OldFate
+	// Strategy is the path the migration takes ("" in plans saved before
+	// there was a choice: replace); Why says why the planner chose it, and
+	// Alternatives what each strategy would do, or why it is not possible.
+	Strategy     Strategy      `json:",omitempty"`
+	Why          string        `json:",omitempty"`
+	Alternatives []Alternative `json:",omitempty"`
+	// TransitionTo is the catalog item a transition converts the
+	// subscription into (transition only).
+	TransitionTo string `json:",omitempty"`
+	// RenewsOn is the first day of the term that renews into the target
+	// (renewal only).
+	RenewsOn  time.Time `json:",omitzero"`
 	CreatedAt time.Time
 }
 
@@ -171,7 +183,7 @@ func TermMonths(d string) int {
 
 // MonthlyPrice is what the seats bought cost a month at list price; 0 when
 // the catalog has no price.
-func (p Plan) MonthlyPrice() float64 { return float64(p.Seats) * p.Target.ListPrice }
+func (p Plan) MonthlyPrice() float64 { return float64(p.BilledSeats()) * p.Target.ListPrice }
 
 // TermPrice is what the seats bought cost for the whole term at list price
 // (new-commerce terms are a commitment: "billed for the full term" after the
@@ -182,7 +194,7 @@ func (p Plan) TermPrice() float64 { return p.MonthlyPrice() * float64(TermMonths
 // cancellation window, counted from the plan (it really counts from the
 // purchase).
 func (p Plan) NewCancellableUntil() time.Time {
-	if how, _ := p.Target.HowToBuy(); how != BuyByCart || p.Seats == 0 {
+	if how, _ := p.Target.HowToBuy(); how != BuyByCart || p.Seats == 0 || p.Path() != StrategyReplace {
 		return time.Time{}
 	}
 	return p.CreatedAt.Add(DefaultCancellationWindow)
@@ -207,6 +219,12 @@ func (p Plan) Summary() string {
 	users := fmt.Sprintf("%d user", len(p.Move))
 	if len(p.Move) != 1 {
 		users += "s"
+	}
+	switch p.Path() {
+	case StrategyTransition:
+		return fmt.Sprintf("transition %d seats to %s, moving %s with them", p.Subscription.Quantity, p.Target.Name, users)
+	case StrategyRenewal:
+		return fmt.Sprintf("renew into %s on %s, moving %s", p.Target.Name, dayWords(p.RenewsOn), users)
 	}
 	if p.Seats == 0 {
 		return fmt.Sprintf("buy nothing and move %s to %s", users, p.Target.Name)

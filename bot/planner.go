@@ -18,7 +18,7 @@ const noUsageLocation = "no usage location: Partner Center cannot license a user
 
 // buildPlan reads the world and works out exactly what a migration of sub to
 // target will do. A refusal is a mistake to show the requester.
-func (e *Engine) buildPlan(ctx context.Context, tracked *TrackedSubscription, retired RetiredSKU, target Target, seatsRequested int, fate OldFate) (plan Plan, refusal string, err error) {
+func (e *Engine) buildPlan(ctx context.Context, tracked *TrackedSubscription, retired RetiredSKU, target Target, seatsRequested int, fate OldFate, asked Strategy) (plan Plan, refusal string, err error) {
 	c := tracked.Customer
 	sub, err := e.PC.GetSubscription(ctx, c.ID, tracked.Subscription.ID)
 	if err != nil {
@@ -48,11 +48,42 @@ func (e *Engine) buildPlan(ctx context.Context, tracked *TrackedSubscription, re
 	}
 
 	now := e.now()
-	fate, refusal = oldFate(sub, fate, now)
-	if refusal != "" {
-		return Plan{}, refusal, nil
+	plan, replaceRefusal := replacePlan(sub, c, retired, retiredSku, target, seatsRequested, fate, holders, pools, now)
+	chosen, cases, transitionTo, refusal, err := e.choosePath(ctx, sub, target, len(holders), pathRequest{
+		asked: asked, fateAsked: fate, seatsRequested: seatsRequested, replaceRefusal: replaceRefusal, replace: plan,
+	}, now)
+	if err != nil || refusal != "" {
+		return Plan{}, refusal, err
 	}
-	plan = Plan{
+	plan.Strategy, plan.Why = chosen.Strategy, chosen.why
+	for _, c := range cases {
+		plan.Alternatives = append(plan.Alternatives, c.Alternative)
+	}
+	if chosen.Strategy == StrategyReplace {
+		return plan, "", nil
+	}
+	// Transition and renewal: Microsoft moves every holder's licence with
+	// the subscription, nothing is bought, and the old subscription is the
+	// one converted or renewed, so there is no step C. Users without a
+	// usage location are in the plan too: whether Microsoft's own
+	// reassignment needs one is UNCONFIRMED, so verify names anyone left.
+	plan.Move = append(plan.Move, plan.CannotMove...)
+	plan.CannotMove = nil
+	plan.Seats, plan.OldFate, plan.Deprovision = 0, "", time.Time{}
+	if chosen.Strategy == StrategyTransition {
+		plan.TransitionTo = transitionTo
+	} else {
+		plan.RenewsOn = sub.EndDate.AddDate(0, 0, 1)
+	}
+	return plan, "", nil
+}
+
+// replacePlan works out the replace strategy's plan — what is bought, who
+// moves and who cannot, the old subscription's fate — or why it cannot be
+// made (the plan is then still filled in as far as it goes).
+func replacePlan(sub Subscription, c Customer, retired RetiredSKU, retiredSku string, target Target, seatsRequested int, fate OldFate, holders []holder, pools []LicensePool, now time.Time) (Plan, string) {
+	fate, fateRefusal := oldFate(sub, fate, now)
+	plan := Plan{
 		CustomerID: c.ID, CustomerDomain: c.Domain, CustomerName: c.Name,
 		Subscription: PlanSubscription{ID: sub.ID, OfferName: sub.OfferName, Quantity: sub.Quantity, Status: sub.Status, EndDate: sub.EndDate,
 			NewCommerce: sub.NewCommerce, AutoRenew: sub.AutoRenew, CancellableUntil: sub.CancellableUntil},
@@ -77,22 +108,25 @@ func (e *Engine) buildPlan(ctx context.Context, tracked *TrackedSubscription, re
 			plan.Move = append(plan.Move, PlanUser{ID: h.ID, UPN: h.UPN, DisplayName: h.DisplayName, HasTarget: h.hasTarget})
 		}
 	}
+	if fateRefusal != "" {
+		return plan, fateRefusal
+	}
 	need := plan.SeatsNeeded()
 	if seatsRequested > 0 && seatsRequested < need {
-		return Plan{}, fmt.Sprintf("%d seats are fewer than the %d users who need a %s licence; ask for at least %d, or leave the number out.", seatsRequested, need, target.Name, need), nil
+		return plan, fmt.Sprintf("%d seats are fewer than the %d users who need a %s licence; ask for at least %d, or leave the number out.", seatsRequested, need, target.Name, need)
 	}
 	// Buy as many as the old subscription had (or as asked), never fewer
 	// than the users who need one, less the free seats already there.
 	plan.Seats = max(0, max(cmp.Or(seatsRequested, sub.Quantity), need)-plan.FreeTargetSeats)
 	if _, ok := target.HowToBuy(); plan.Seats > 0 && !ok {
-		return Plan{}, fmt.Sprintf("%s %s: the catalog has no new-commerce productId and productSkuId for it (a legacy offerId is used only with legacy: true, since Microsoft no longer sells legacy M365/O365 subscriptions). Add them in KAIZALA_CATALOG.", target.Name, NeedsIDs), nil
+		return plan, fmt.Sprintf("%s %s: the catalog has no new-commerce productId and productSkuId for it (a legacy offerId is used only with legacy: true, since Microsoft no longer sells legacy M365/O365 subscriptions). Add them in KAIZALA_CATALOG.", target.Name, NeedsIDs)
 	}
 	if limit := target.MaxSeats; limit > 0 && plan.Seats+held > limit {
 		most := max(0, limit-held)
-		return Plan{}, fmt.Sprintf("%d seats of %s is more than Microsoft allows: at most %d seats per customer, and the customer already has %d. Ask for at most %d, or choose a plan without that limit.",
-			plan.Seats, target.Name, limit, held, most), nil
+		return plan, fmt.Sprintf("%d seats of %s is more than Microsoft allows: at most %d seats per customer, and the customer already has %d. Ask for at most %d, or choose a plan without that limit.",
+			plan.Seats, target.Name, limit, held, most)
 	}
-	return plan, "", nil
+	return plan, ""
 }
 
 // oldFate decides what step C does to sub: the asked-for fate if it is
@@ -146,17 +180,28 @@ func (p Plan) Hash() string {
 		Customer, Subscription, Status, RetiredSku, TargetSku, Offer, Product string
 		Quantity, SeatsRequested, FreeTargetSeats, Seats                      int
 		Move, CannotMove                                                      []user
-		OldFate                                                               OldFate `json:",omitempty"`
-		Term                                                                  string  `json:",omitempty"`
-		Legacy                                                                bool    `json:",omitempty"`
+		OldFate                                                               OldFate  `json:",omitempty"`
+		Term                                                                  string   `json:",omitempty"`
+		Legacy                                                                bool     `json:",omitempty"`
+		Strategy                                                              Strategy `json:",omitempty"`
+		TransitionTo                                                          string   `json:",omitempty"`
+		RenewsOn                                                              string   `json:",omitempty"`
 	}{
 		strings.ToLower(p.CustomerID), strings.ToLower(p.Subscription.ID), strings.ToLower(p.Subscription.Status),
 		strings.ToLower(p.RetiredSkuID), strings.ToLower(p.Target.SkuID), p.Target.OfferID, p.Target.ProductID + ":" + p.Target.ProductSkuID,
 		p.Subscription.Quantity, p.SeatsRequested, p.FreeTargetSeats, p.Seats,
 		ids(p.Move), ids(p.CannotMove), p.OldFate, termAndCycle(p.Target), p.Target.Legacy,
+		p.Strategy, strings.ToLower(p.TransitionTo), dateOrEmpty(p.RenewsOn),
 	})
 	sum := sha256.Sum256(data)
 	return hex.EncodeToString(sum[:])
+}
+
+func dateOrEmpty(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format("2006-01-02")
 }
 
 func termAndCycle(t Target) string {

@@ -20,7 +20,10 @@ type PlanRequest struct {
 	Seats          int
 	// OldFate is what to do with the old subscription; "" is the default
 	// for its commerce type (see oldFate).
-	OldFate   OldFate
+	OldFate OldFate
+	// Strategy is the path asked for ("via transition"); "" lets the
+	// planner choose the best one possible.
+	Strategy  Strategy
 	Requester Actor
 	// inBatch: the plan is a member of a batch being made, whose events
 	// announce it once the batch is stored (PlanBatch).
@@ -66,7 +69,12 @@ func (e *Engine) checkPlanRequest(ctx context.Context, req PlanRequest) (*Tracke
 
 // RecordScan keeps a scan's findings so migrations can be planned for them.
 func (e *Engine) RecordScan(ctx context.Context, r *ScanReport) error {
-	return e.Store.SaveScan(ctx, r)
+	if err := e.Store.SaveScan(ctx, r); err != nil {
+		return err
+	}
+	// A scan may be the first to see a scheduled change deleted: the
+	// migrations waiting for their renewal look now.
+	return e.WakeParked(ctx)
 }
 
 // Plan works out a migration and records it for approval. A refusal is a
@@ -85,7 +93,7 @@ func (e *Engine) Plan(ctx context.Context, req PlanRequest) (*Migration, string,
 		return nil, refusal, err
 	}
 	defer release()
-	plan, refusal, err := e.buildPlan(ctx, tracked, retired, target, req.Seats, req.OldFate)
+	plan, refusal, err := e.buildPlan(ctx, tracked, retired, target, req.Seats, req.OldFate, req.Strategy)
 	if words, ok := e.accessRefusal(ctx, tracked.Customer, err); err != nil && ok {
 		// Refused access to this customer: a person must fix it, and the
 		// refusal says how.
@@ -107,7 +115,7 @@ func (e *Engine) Plan(ctx context.Context, req PlanRequest) (*Migration, string,
 	err = e.Store.CreateMigration(ctx, m, e.audit(m, req.Requester, ActionPlanned, map[string]any{
 		"target": target.SkuPartNumber, "seats": plan.Seats, "usersToMove": len(plan.Move),
 		"cannotMove": len(plan.CannotMove), "freeTargetSeats": plan.FreeTargetSeats, "planHash": m.PlanHash,
-		"customerDomain": plan.CustomerDomain,
+		"customerDomain": plan.CustomerDomain, "strategy": string(plan.Path()),
 	}))
 	if errors.Is(err, ErrConflict) {
 		// Someone else's plan for this subscription was stored while this
@@ -164,7 +172,7 @@ func (e *Engine) alreadyMigrating(ctx context.Context, subscriptionID string) (s
 		switch {
 		case m.State == StateDone:
 			return fmt.Sprintf("Subscription %s was already migrated by %s.", subscriptionID, m.ID), nil
-		case m.State != StateRejected:
+		case m.State != StateRejected && m.State != StateUndone:
 			return fmt.Sprintf("Migration %s for this subscription is already %s; see /kaizala status %s.", m.ID, humanState(m.State), m.ID), nil
 		}
 	}
@@ -184,7 +192,8 @@ func (e *Engine) replan(ctx context.Context, m *Migration, actor Actor) (*Migrat
 	if refusal != "" {
 		return m, refusal, nil
 	}
-	plan, refusal, err := e.buildPlan(ctx, tracked, retired, target, m.Plan.SeatsRequested, m.Plan.OldFate)
+	// The strategy stays: the journal so far is that strategy's.
+	plan, refusal, err := e.buildPlan(ctx, tracked, retired, target, m.Plan.SeatsRequested, m.Plan.OldFate, m.Plan.Path())
 	if words, ok := e.accessRefusal(ctx, tracked.Customer, err); err != nil && ok {
 		return m, words, nil
 	}

@@ -86,6 +86,12 @@ func (e *Engine) launch(id string) {
 		e.running = map[string]bool{}
 	}
 	if e.running[key] {
+		// Running here already, maybe about to let it go (parked): it
+		// runs once more after, so a change made meanwhile (an undo) is seen.
+		if e.again == nil {
+			e.again = map[string]bool{}
+		}
+		e.again[key] = true
 		e.mu.Unlock()
 		return
 	}
@@ -94,14 +100,25 @@ func (e *Engine) launch(id string) {
 	e.mu.Unlock()
 	go func() {
 		defer e.wg.Done()
-		defer func() { e.mu.Lock(); delete(e.running, key); e.mu.Unlock() }()
-		if err := e.Run(ctx, id); err != nil && ctx.Err() == nil {
-			log := e.log().WithError(err).WithField("migration", id)
-			if errors.Is(err, ErrFenced) {
-				log.Warn("another process is the worker now; it goes on with this migration")
-				return
+		for {
+			if err := e.Run(ctx, id); err != nil && ctx.Err() == nil {
+				log := e.log().WithError(err).WithField("migration", id)
+				if errors.Is(err, ErrFenced) {
+					log.Warn("another process is the worker now; it goes on with this migration")
+				} else {
+					log.Error("migration stopped")
+				}
 			}
-			log.Error("migration stopped")
+			e.mu.Lock()
+			if e.again[key] && ctx.Err() == nil {
+				delete(e.again, key)
+				e.mu.Unlock()
+				continue
+			}
+			delete(e.again, key)
+			delete(e.running, key)
+			e.mu.Unlock()
+			return
 		}
 	}()
 }
@@ -118,6 +135,29 @@ func (e *Engine) wakeWorker() {
 			e.log().WithError(err).Error("could not wake the worker; the migration runs at its next start")
 		}
 	}()
+}
+
+// park looks at migration id again at until (Partner Center's time), or
+// after RenewalPoll, whichever is sooner: a parked migration waits for a
+// date, and also for changes only a look shows (its scheduled change
+// deleted). A restart looks at once.
+func (e *Engine) park(ctx context.Context, id string, until time.Time) {
+	wait := min(max(until.Sub(e.PC.Clock()), time.Second), cmp.Or(e.RenewalPoll, time.Hour))
+	t := time.AfterFunc(wait, func() { e.launch(id) })
+	context.AfterFunc(ctx, func() { t.Stop() })
+}
+
+// WakeParked looks at every parked migration now (after a scan, which may
+// have seen a scheduled change deleted).
+func (e *Engine) WakeParked(ctx context.Context) error {
+	ms, err := e.Store.ListMigrations(ctx, MigrationFilter{States: []State{StateAwaitingRenewal}})
+	if err != nil {
+		return err
+	}
+	for _, m := range ms {
+		e.launch(m.ID)
+	}
+	return nil
 }
 
 // customerLock serialises the migrations of one customer.
@@ -175,6 +215,13 @@ func (e *Engine) Run(ctx context.Context, id string) error {
 			}
 			err = e.advance(ctx, m)
 		}
+		var p *parked
+		if errors.As(err, &p) {
+			// Nothing to do until then: let the migration go (and its
+			// customer's lock), and look again later.
+			e.park(ctx, m.ID, p.until)
+			return nil
+		}
 		if err = e.waitOut(ctx, m, &trouble, err); err != nil {
 			return err
 		}
@@ -219,7 +266,7 @@ func (e *Engine) waitOut(ctx context.Context, m *Migration, w *waitState, err er
 	}
 	if giveUp := cmp.Or(e.GiveUpAfter, 24*time.Hour); now.Sub(w.since) >= giveUp {
 		cause := fmt.Errorf("gave up after %s of trouble: %s", giveUp.Round(time.Minute), w.reason)
-		return e.stop(ctx, m, m.State.step(), &stepFailure{err: cause, kind: FailureKindTimeout})
+		return e.stop(ctx, m, m.row().Step, &stepFailure{err: cause, kind: FailureKindTimeout})
 	}
 	backoff := min(cmp.Or(e.RetryBackoff, 500*time.Millisecond)<<min(w.tries-1, 4), cmp.Or(e.MaxRetryBackoff, 5*time.Second))
 	sleep(ctx, backoff)
@@ -244,7 +291,7 @@ func (e *Engine) troubleWords(err error) string {
 // error it returns is transient trouble (or a lost lease): Run waits and
 // calls it again.
 func (e *Engine) advance(ctx context.Context, m *Migration) error {
-	row, _ := lifecycle().row(m.State)
+	row := m.row()
 	if row.Run != nil {
 		if err := row.Run(e, ctx, m); err != nil {
 			return e.settle(ctx, m, row.Step, err)
@@ -252,9 +299,14 @@ func (e *Engine) advance(ctx context.Context, m *Migration) error {
 	}
 	to := row.Next
 	var entries []AuditEntry
-	if to == StateDone {
+	switch to {
+	case StateDone:
 		entries = append(entries, e.audit(m, System, ActionDone, map[string]any{
-			"newSubscriptionId": m.NewSubscriptionID, "suspendedSubscriptionId": m.SubscriptionID,
+			"newSubscriptionId": m.NewSubscriptionID, "suspendedSubscriptionId": m.SubscriptionID, "strategy": string(m.Plan.Path()),
+		}))
+	case StateUndone:
+		entries = append(entries, e.audit(m, System, ActionUndone, map[string]any{
+			"cancelledSubscriptionId": m.NewSubscriptionID, "subscriptionId": m.SubscriptionID, "strategy": string(m.Plan.Path()),
 		}))
 	}
 	from := m.State
@@ -268,8 +320,11 @@ func (e *Engine) advance(ctx context.Context, m *Migration) error {
 	if err != nil {
 		return err
 	}
-	if to == StateDone && m2.State == StateDone {
+	switch {
+	case to == StateDone && m2.State == StateDone:
 		e.publish(Event{Kind: EventDone, Migration: *m2})
+	case to == StateUndone && m2.State == StateUndone:
+		e.publish(Event{Kind: EventUndone, Migration: *m2, Message: undoneWords(m2)})
 	}
 	return nil
 }
@@ -325,8 +380,9 @@ func (e *Engine) classify(err error) error {
 	var stale *staleError
 	var failed *stepFailure
 	var transient *transientError
+	var p *parked
 	switch {
-	case errors.As(err, &stale), errors.As(err, &failed), errors.As(err, &transient),
+	case errors.As(err, &stale), errors.As(err, &failed), errors.As(err, &transient), errors.As(err, &p),
 		errors.Is(err, ErrFenced), errors.Is(err, ErrLeaseLapsed), errors.Is(err, context.Canceled):
 		return err
 	}

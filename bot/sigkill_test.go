@@ -218,3 +218,141 @@ func (h *harness) startChild(t *testing.T, env ...string) *exec.Cmd {
 	}
 	return cmd
 }
+
+// The kill points of transitions and undo:
+//   - "transition": the request id is saved, the transition not sent;
+//   - "transition-sent": Partner Center accepted it, the answer not saved;
+//   - "transitioning": the transition is in progress;
+//   - "reactivated": the old subscription is active again, not yet saved;
+//   - "moving-back": a user was moved back, not yet saved;
+//   - "cancelled": the new subscription is cancelled, not yet saved.
+func (k *selfKillingPC) StartTransition(ctx context.Context, customerID, subscriptionID, to string, quantity int, requestID string) (bot.TransitionProgress, bot.CallRef, error) {
+	k.kill("transition")
+	t, ref, err := k.PartnerCenter.StartTransition(ctx, customerID, subscriptionID, to, quantity, requestID)
+	if err == nil {
+		k.kill("transition-sent")
+	}
+	return t, ref, err
+}
+
+func (k *selfKillingPC) TransitionsOf(ctx context.Context, customerID, subscriptionID string) ([]bot.TransitionProgress, error) {
+	ts, err := k.PartnerCenter.TransitionsOf(ctx, customerID, subscriptionID)
+	if err == nil && len(ts) > 0 && ts[len(ts)-1].State == bot.TransitionInProgress {
+		k.kill("transitioning")
+	}
+	return ts, err
+}
+
+func (k *selfKillingPC) Reactivate(ctx context.Context, customerID, subscriptionID, requestID string) (bot.Subscription, bot.CallRef, error) {
+	s, ref, err := k.PartnerCenter.Reactivate(ctx, customerID, subscriptionID, requestID)
+	if err == nil {
+		k.kill("reactivated")
+	}
+	return s, ref, err
+}
+
+func (k *selfKillingPC) SwapLicence(ctx context.Context, customerID, userID, assignSkuID, removeSkuID, requestID string) (bot.CallRef, error) {
+	ref, err := k.PartnerCenter.SwapLicence(ctx, customerID, userID, assignSkuID, removeSkuID, requestID)
+	if err == nil && bot.SameID(assignSkuID, kaizalaSku) {
+		k.kill("moving-back")
+	}
+	return ref, err
+}
+
+func (k *selfKillingPC) Cancel(ctx context.Context, customerID, subscriptionID, requestID string) (bot.Subscription, bot.CallRef, error) {
+	s, ref, err := k.PartnerCenter.Cancel(ctx, customerID, subscriptionID, requestID)
+	if err == nil {
+		k.kill("cancelled")
+	}
+	return s, ref, err
+}
+
+// killThenFinish runs a child that must die of SIGKILL at `at`, then one
+// that finishes the work.
+func (h *harness) killThenFinish(t *testing.T, at string) {
+	t.Helper()
+	killed := h.startChild(t, "KAIZALABOT_KILL_AT="+at)
+	err := killed.Wait()
+	if ws, ok := killed.ProcessState.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() || ws.Signal() != syscall.SIGKILL {
+		t.Fatalf("the child was meant to die of SIGKILL at %q: %v", at, err)
+	}
+	if err := waitChild(h.startChild(t), 2*time.Minute); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Acceptance 5 of the strategies issue: a real process killed during a
+// transition finishes it after a restart, with exactly one transition.
+func TestSIGKILLDuringATransitionTransitionsOnce(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts real processes; skipped with -short")
+	}
+	for _, at := range []string{"transition", "transition-sent", "transitioning"} {
+		t.Run(at, func(t *testing.T) {
+			t.Parallel()
+			h := newHarness(t, harnessOptions{sim: func(o *pcsim.Options) { o.ProvisioningDelay = 2 * time.Second }})
+			m := h.findPlan("STANDARDPACK", bot.StrategyTransition)
+			h.cancel()
+			h.engine.Wait()
+			h.approve(m, boss)
+			h.engine.Wait()
+			h.killThenFinish(t, at)
+			got, err := h.db.GetMigration(context.Background(), m.ID)
+			if err != nil || got.State != bot.StateDone {
+				t.Fatalf("state %v (%v): %v", got.State, got.Error, err)
+			}
+			if n := len(ledgerOf(t, h, pcsim.LedgerTransition)); n != 1 {
+				t.Errorf("%d transitions in the ledger, want exactly 1", n)
+			}
+			if n := len(ledgerOf(t, h, pcsim.LedgerCheckout)); n != 0 {
+				t.Errorf("%d checkouts, want none", n)
+			}
+			for _, u := range m.Plan.Move {
+				if skus := h.skus(m.CustomerID, u.ID); !containsSku(skus, e1Sku) || containsSku(skus, kaizalaSku) {
+					t.Errorf("%s holds %v", u.UPN, skus)
+				}
+			}
+		})
+	}
+}
+
+// Acceptance 5: a real process killed during an undo finishes it after a
+// restart, cancelling and reactivating exactly once.
+func TestSIGKILLDuringAnUndoUndoesOnce(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts real processes; skipped with -short")
+	}
+	for _, at := range []string{"reactivated", "moving-back", "cancelled"} {
+		t.Run(at, func(t *testing.T) {
+			t.Parallel()
+			h := newHarness(t, harnessOptions{})
+			ctx := context.Background()
+			m := h.plan(h.expiring(false), "STANDARDPACK", 0)
+			h.approve(m, boss)
+			done := h.settle(m.ID)
+			if done.State != bot.StateDone {
+				t.Fatalf("state %s: %s", done.State, done.Error)
+			}
+			h.cancel()
+			h.engine.Wait()
+			if _, refusal, err := h.engine.Undo(ctx, m.ID, boss, "test"); err != nil || refusal != "" {
+				t.Fatalf("undo: %q %v", refusal, err)
+			}
+			h.killThenFinish(t, at)
+			got, err := h.db.GetMigration(ctx, m.ID)
+			if err != nil || got.State != bot.StateUndone {
+				t.Fatalf("state %v (%v): %v", got.State, got.Error, err)
+			}
+			for kind, want := range map[pcsim.LedgerKind]int{pcsim.LedgerCancellation: 1, pcsim.LedgerReactivation: 1, pcsim.LedgerCheckout: 1} {
+				if n := len(ledgerOf(t, h, kind)); n != want {
+					t.Errorf("%d %s entries in the ledger, want %d", n, kind, want)
+				}
+			}
+			for _, u := range m.Plan.Move {
+				if skus := h.skus(m.CustomerID, u.ID); !containsSku(skus, kaizalaSku) || containsSku(skus, e1Sku) != u.HasTarget {
+					t.Errorf("%s holds %v", u.UPN, skus)
+				}
+			}
+		})
+	}
+}

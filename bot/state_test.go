@@ -29,21 +29,24 @@ func TestStateMachineTable(t *testing.T) {
 			if tc.state.Running() != tc.running || tc.state.Final() != tc.final {
 				t.Errorf("Running %v Final %v, want %v %v", tc.state.Running(), tc.state.Final(), tc.running, tc.final)
 			}
-			if tc.state.next() != tc.next {
-				t.Errorf("next = %q, want %q", tc.state.next(), tc.next)
+			r, _ := Replace.row(tc.state)
+			if r.Next != tc.next {
+				t.Errorf("next = %q, want %q", r.Next, tc.next)
 			}
-			if tc.state.step() != tc.step {
-				t.Errorf("step = %q, want %q", tc.state.step(), tc.step)
+			if r.Step != tc.step {
+				t.Errorf("step = %q, want %q", r.Step, tc.step)
 			}
 			if tc.step != "" && tc.step.state() != tc.state {
 				t.Errorf("step %s runs in %q, want %q", tc.step, tc.step.state(), tc.state)
 			}
 		})
 	}
-	if want := []StepName{StepBuy, StepWaitSeats, StepMoveUsers, StepVerify, StepSuspend}; !slices.Equal(Steps, want) {
+	if want := []StepName{StepBuy, StepWaitSeats, StepMoveUsers, StepVerify, StepSuspend}; !slices.Equal(Steps[:len(want)], want) {
 		t.Errorf("Steps = %v, want %v", Steps, want)
 	}
-	if want := []State{StateApproved, StateBuying, StateWaitingSeats, StateMovingUsers, StateVerifying, StateSuspending}; !slices.Equal(RunningStates, want) {
-		t.Errorf("RunningStates = %v, want %v", RunningStates, want)
+	for _, s := range []State{StateApproved, StateBuying, StateWaitingSeats, StateMovingUsers, StateVerifying, StateSuspending} {
+		if !slices.Contains(RunningStates, s) {
+			t.Errorf("RunningStates = %v, want %s in it", RunningStates, s)
+		}
 	}
 }

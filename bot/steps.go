@@ -615,6 +615,15 @@ func (e *Engine) suspended(ctx context.Context, m *Migration, st *Step, sub Subs
 	if err := e.finishStep(ctx, m, st, StepDone, map[string]string{"fate": string(fate(m)), "endsOn": ends.Format("2006-01-02")}, entry); err != nil {
 		return err
 	}
+	// What undo needs to know of it.
+	m2, err := e.update(ctx, m.ID, func(m *Migration) (bool, error) {
+		m.Outcome.OldSuspended, m.Outcome.OldAutoRenewOff = fate(m) == FateSuspend, fate(m) == FateLeave
+		return true, nil
+	})
+	if err != nil {
+		return err
+	}
+	*m = *m2
 	e.publish(Event{Kind: EventSuspended, Migration: *m, Deprovision: ends, Message: billing})
 	return nil
 }

@@ -170,3 +170,31 @@ func TestServeApprovalReminder(t *testing.T) {
 		})
 	}
 }
+
+func TestServeRenewalLead(t *testing.T) {
+	for _, tt := range []struct {
+		value, want string
+		bad         bool
+	}{
+		{"", "336h0m0s", false},
+		{"30d", "720h0m0s", false},
+		{"21", "504h0m0s", false},
+		{"48h", "48h0m0s", false},
+		{"1h", "", true},
+		{"soon", "", true},
+	} {
+		t.Run(tt.value, func(t *testing.T) {
+			var p Problems
+			s := LoadServe(Map(validServe(map[string]string{"SLACK_SIGNING_SECRET": strings.Repeat("a", 32), "KAIZALA_RENEWAL_LEAD": tt.value})), &p)
+			if tt.bad {
+				if !strings.Contains(strings.Join(p, "\n"), "KAIZALA_RENEWAL_LEAD") {
+					t.Errorf("problems %q, want one naming KAIZALA_RENEWAL_LEAD", p)
+				}
+				return
+			}
+			if len(p) != 0 || s.RenewalLead.String() != tt.want {
+				t.Errorf("lead %v, problems %q; want %s", s.RenewalLead, p, tt.want)
+			}
+		})
+	}
+}

@@ -2,6 +2,7 @@ package config
 
 import (
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -48,6 +49,9 @@ type Serve struct {
 	// for approval before its approvers are reminded, and then between
 	// reminders; 0 turns reminders off.
 	ApprovalReminder time.Duration
+	// RenewalLead is KAIZALA_RENEWAL_LEAD: how far ahead a new-commerce
+	// term must end for a plan to change at renewal rather than replace.
+	RenewalLead time.Duration
 }
 
 // Defaults of the serve settings.
@@ -168,7 +172,25 @@ func LoadServe(e Env, p *Problems) Serve {
 			s.ApprovalReminder = d
 		}
 	}
+	s.RenewalLead = bot.DefaultRenewalLead
+	if lead := e.String("KAIZALA_RENEWAL_LEAD", ""); lead != "" {
+		if d, ok := days(lead); !ok || d < 24*time.Hour || d > 365*24*time.Hour {
+			p.Addf("KAIZALA_RENEWAL_LEAD=%q: want days from 1 to 365, e.g. 14d (or a duration such as 336h)", lead)
+		} else {
+			s.RenewalLead = d
+		}
+	}
 	return s
+}
+
+// days reads a number of days ("14d", "14") or a Go duration ("336h").
+func days(s string) (time.Duration, bool) {
+	s = strings.TrimSpace(s)
+	if n, err := strconv.Atoi(strings.TrimSuffix(s, "d")); err == nil {
+		return time.Duration(n) * 24 * time.Hour, true
+	}
+	d, err := time.ParseDuration(s)
+	return d, err == nil
 }
 
 // userIDs reads a comma-separated list of Slack user IDs.

@@ -357,6 +357,7 @@ func toBotSubscription(customerID string, s Subscription) bot.Subscription {
 		ID: s.ID, CustomerID: customerID, OfferID: s.OfferID, OfferName: s.OfferName, FriendlyName: s.FriendlyName,
 		Quantity: s.Quantity, Status: string(s.Status), AutoRenew: s.AutoRenewEnabled, BillingCycle: s.BillingCycle,
 		NewCommerce: s.NewCommerce(), TermDuration: s.TermDuration, CancellableUntil: s.CancellationAllowedUntilDate.Time,
+		RefundableQuantity: refundableOf(s), Scheduled: scheduledOf(s),
 	}
 	if end, ok := s.EndDate(); ok {
 		b.EndDate = end

@@ -91,6 +91,7 @@ type Client struct {
 	tokens *tokenCache
 	pacer  *pacer
 	gates  customerGates // per-customer holds after a 429 (limiter.go)
+	clock  serverClock   // Partner Center's now, from its answers' Date (adapter_paths.go)
 	cfg    Config
 	now    func() time.Time
 	sleep  func(ctx context.Context, d time.Duration) error
@@ -342,6 +343,7 @@ func (c *Client) attempt(ctx context.Context, req request, u *url.URL, body []by
 		return nil, 0, err
 	}
 	defer resp.Body.Close()
+	c.clock.observe(resp.Header.Get("Date"), c.now())
 	info.Status = resp.StatusCode
 	// One byte past the limit tells a body that is exactly the limit from
 	// one that is longer.

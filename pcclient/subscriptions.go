@@ -62,10 +62,25 @@ type Subscription struct {
 	SuspensionReasons            []string           `json:"suspensionReasons,omitempty"`
 	// ProductType.ID is "OnlineServicesNCE" for new commerce
 	// (subscription-resources.md); legacy subscriptions may carry none.
-	ProductType        *ProductType      `json:"productType,omitempty"`
-	RefundableQuantity any               `json:"refundableQuantity,omitempty"`
-	Links              SubscriptionLinks `json:"links"`
-	Attributes         Attributes        `json:"attributes"`
+	ProductType        *ProductType `json:"productType,omitempty"`
+	RefundableQuantity any          `json:"refundableQuantity,omitempty"`
+	// ScheduledNextTermInstructions is the change set for the renewal
+	// (create-scheduled-changes.md); nil when none.
+	ScheduledNextTermInstructions *ScheduledInstructions `json:"scheduledNextTermInstructions,omitempty"`
+	Links                         SubscriptionLinks      `json:"links"`
+	Attributes                    Attributes             `json:"attributes"`
+}
+
+// ScheduledInstructions is what a new-commerce subscription renews into.
+type ScheduledInstructions struct {
+	Product struct {
+		ProductID      string `json:"productId"`
+		SkuID          string `json:"skuId"`
+		AvailabilityID string `json:"availabilityId"`
+		BillingCycle   string `json:"billingCycle"`
+		TermDuration   string `json:"termDuration"`
+	} `json:"product"`
+	Quantity int `json:"quantity"`
 }
 
 // SubscriptionLinks are a subscription's links.
@@ -392,6 +407,12 @@ func (c *Client) SetAutoRenew(ctx context.Context, customerID, subscriptionID st
 			return false, nil
 		}
 		SetField(fields, "autoRenewEnabled", on)
+		if !on && Field(fields, "scheduledNextTermInstructions") != nil {
+			// Turning auto-renew off deletes a scheduled change
+			// (create-scheduled-changes.md): say so rather than send back
+			// instructions that need auto-renew on.
+			SetField(fields, "scheduledNextTermInstructions", nil)
+		}
 		return true, nil
 	})
 }

@@ -340,18 +340,7 @@ func capitalize(s string) string {
 }
 
 // money formats an amount with two decimals and thousands separators.
-func money(v float64) string {
-	s := strconv.FormatFloat(v, 'f', 2, 64)
-	whole, frac, _ := strings.Cut(s, ".")
-	var b strings.Builder
-	for i, r := range whole {
-		if i > 0 && (len(whole)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(r)
-	}
-	return b.String() + "." + frac
-}
+func money(v float64) string { return bot.Amount(v) }
 
 // price is a target's list price per seat and month, or "" when unknown.
 func price(t bot.Target) string {

@@ -16,7 +16,7 @@ import (
 
 const migrationColumns = `id, customer_id, customer_domain, customer_name, subscription_id, plan, plan_hash,
 	requester_id, requester_name, state, failed_step, error, override, new_subscription_id,
-	created_at, updated_at, version, failure_kind`
+	created_at, updated_at, version, failure_kind, outcome`
 
 // CreateMigration inserts m with Version 1 (CreatedAt defaults to now). An id
 // already taken is an ErrConflict, so a caller can draw a new one.
@@ -25,16 +25,20 @@ func (db *DB) CreateMigration(ctx context.Context, m *bot.Migration, audit ...bo
 	if err != nil {
 		return fmt.Errorf("creating migration %s: encoding the plan: %w", m.ID, err)
 	}
+	outcome, err := jsonText(m.Outcome)
+	if err != nil {
+		return fmt.Errorf("creating migration %s: encoding the outcome: %w", m.ID, err)
+	}
 	created := m.CreatedAt
 	if created.IsZero() {
 		created = db.now()
 	}
 	err = db.inTx(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO migrations (`+migrationColumns+`)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?)`,
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)`,
 			m.ID, m.CustomerID, m.CustomerDomain, m.CustomerName, m.SubscriptionID, plan, m.PlanHash,
 			m.Requester.ID, m.Requester.Name, m.State, m.FailedStep, m.Error, m.Override, m.NewSubscriptionID,
-			formatTime(created), formatTime(created), m.FailureKind)
+			formatTime(created), formatTime(created), m.FailureKind, outcome)
 		if isConstraint(err, sqlite3.ErrConstraintPrimaryKey) {
 			return fmt.Errorf("migration id %s is taken: %w", m.ID, bot.ErrConflict)
 		}
@@ -74,16 +78,20 @@ func (db *DB) SaveMigration(ctx context.Context, m *bot.Migration, audit ...bot.
 	if err != nil {
 		return fmt.Errorf("saving migration %s: encoding the plan: %w", m.ID, err)
 	}
+	outcome, err := jsonText(m.Outcome)
+	if err != nil {
+		return fmt.Errorf("saving migration %s: encoding the outcome: %w", m.ID, err)
+	}
 	updated := db.now()
 	err = db.inTx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE migrations SET customer_id = ?, customer_domain = ?, customer_name = ?,
 			subscription_id = ?, plan = ?, plan_hash = ?, requester_id = ?, requester_name = ?, state = ?,
 			failed_step = ?, error = ?, override = ?, new_subscription_id = ?, updated_at = ?, version = version + 1,
-			failure_kind = ?
+			failure_kind = ?, outcome = ?
 			WHERE id = ? AND version = ?`,
 			m.CustomerID, m.CustomerDomain, m.CustomerName, m.SubscriptionID, plan, m.PlanHash,
 			m.Requester.ID, m.Requester.Name, m.State, m.FailedStep, m.Error, m.Override, m.NewSubscriptionID,
-			formatTime(updated), m.FailureKind, m.ID, m.Version)
+			formatTime(updated), m.FailureKind, outcome, m.ID, m.Version)
 		if err != nil {
 			return err
 		}
@@ -143,7 +151,7 @@ func scanMigration(r rowScanner) (*bot.Migration, error) {
 	var m bot.Migration
 	err := r.Scan(&m.ID, &m.CustomerID, &m.CustomerDomain, &m.CustomerName, &m.SubscriptionID, jsonColumn{&m.Plan}, &m.PlanHash,
 		&m.Requester.ID, &m.Requester.Name, &m.State, &m.FailedStep, &m.Error, &m.Override, &m.NewSubscriptionID,
-		timeColumn{&m.CreatedAt}, timeColumn{&m.UpdatedAt}, &m.Version, &m.FailureKind)
+		timeColumn{&m.CreatedAt}, timeColumn{&m.UpdatedAt}, &m.Version, &m.FailureKind, jsonColumn{&m.Outcome})
 	if err != nil {
 		return nil, err
 	}
