@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	_ "embed"
 	"encoding/hex"
 	"errors"
 	"flag"
@@ -82,6 +83,11 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	d.Close()
 	return exitOK
 }
+
+// demoCatalog extends the default catalog for the demo.
+//
+//go:embed demo_catalog.yaml
+var demoCatalog []byte
 
 type demoOptions struct {
 	Addr       string
@@ -193,7 +199,17 @@ func startDemo(ctx context.Context, opts demoOptions) (*demo, error) {
 		_ = slackFake.Close()
 		return nil, err
 	}
+	// The demo's catalog marks new-commerce Office 365 E3 retired, so all
+	// three strategies can be seen (demo_catalog.yaml).
+	catalogFile := opts.DB + ".catalog.yaml"
+	if err := os.WriteFile(catalogFile, demoCatalog, 0o600); err != nil {
+		consoleLn.Close()
+		_ = pc.Close()
+		_ = slackFake.Close()
+		return nil, fmt.Errorf("writing the demo catalog: %w", err)
+	}
 	cfg := config.Serve{
+		Catalog:  catalogFile,
 		BotToken: botToken, SigningSecret: signingSecret, SlackAPIURL: slackFake.APIURL(),
 		AlertChannel: demoAlertChannel, DigestChannel: demoDigestChannel, DigestSchedule: config.DefaultDigestSchedule,
 		Location: time.UTC, Approvers: []string{demoApprover}, RequiredApprovals: 1, ScanInterval: config.DefaultScanInterval,
