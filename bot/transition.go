@@ -34,9 +34,10 @@ func (e *Engine) transition(ctx context.Context, m *Migration) error {
 	sent := st.Attempts > 0 || st.MSRequestID != ""
 	if sent && st.Result[resultTransitionStarted] == "" {
 		// Sent before without a known outcome: look before sending again.
-		if _, found, err := e.findTransition(ctx, m); err != nil {
+		// A failed one converted nothing: Retry starts a new one.
+		if t, found, err := e.findTransition(ctx, m); err != nil {
 			return e.failStep(ctx, &st, "reading the transitions of subscription "+sid, err)
-		} else if found {
+		} else if found && t.State != TransitionFailed {
 			st.Result[resultTransitionStarted], st.Result[resultTransitionTo] = e.now().Format(time.RFC3339), m.Plan.TransitionTo
 			if err := e.Store.SaveStep(ctx, &st); err != nil {
 				return err
