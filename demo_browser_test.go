@@ -61,7 +61,7 @@ func TestDemoInTheBrowser(t *testing.T) {
 	}
 
 	step("opening the console", chromedp.EmulateViewport(1400, 900), chromedp.Navigate(d.URL))
-	waitFor("an alert in #kaizala-alerts", `[...document.querySelectorAll('#messages .b-header')].some(h => h.textContent.includes('Kaizala'))`)
+	waitFor("an alert in #kaizala-alerts", `[...document.querySelectorAll('#messages .b-header')].some(h => h.textContent.includes('end soon'))`)
 	subs := expiringSubscriptions(t, ctx, d.Slack, 2)
 	sub := subs[0]
 
@@ -89,7 +89,7 @@ func TestDemoInTheBrowser(t *testing.T) {
 	threadLink := fmt.Sprintf(`#messages [data-thread-ts=%q]`, plan.TS)
 	clickWhenThere("opening the plan's thread", threadLink)
 	waitFor("a reply in the thread that reports the migration done", `!document.querySelector('#thread').hidden &&
-		[...document.querySelectorAll('#thread-messages .msg:not(.thread-parent)')].some(m => /Done|new subscription/.test(m.textContent))`)
+		[...document.querySelectorAll('#thread-messages .msg:not(.thread-parent)')].some(m => /\bdone\b|new subscription/i.test(m.textContent))`)
 
 	if os.Getenv("KAIZALABOT_SCREENSHOT") == "1" {
 		png, err := chromedp.Run(browser, chromedp.FullScreenshot(100))

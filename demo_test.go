@@ -20,7 +20,7 @@ func TestDemoRestartShowsAlertsAgain(t *testing.T) {
 			t.Fatal(err)
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		_, err = d.Slack.WaitMessage(ctx, demoAlertChannel, func(m fakeslack.Message) bool { return strings.Contains(m.Text, "Kaizala") })
+		_, err = d.Slack.WaitMessage(ctx, demoAlertChannel, func(m fakeslack.Message) bool { return strings.Contains(m.Text, "end soon") })
 		cancel()
 		d.Close()
 		if err != nil {

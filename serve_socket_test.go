@@ -174,7 +174,7 @@ func TestDemoSocketMode(t *testing.T) {
 	defer d.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if _, err := d.Slack.WaitMessage(ctx, demoAlertChannel, func(m fakeslack.Message) bool { return strings.Contains(m.Text, "Kaizala") }); err != nil {
+	if _, err := d.Slack.WaitMessage(ctx, demoAlertChannel, func(m fakeslack.Message) bool { return strings.Contains(m.Text, "end soon") }); err != nil {
 		t.Fatalf("no alert in the console: %v", err)
 	}
 	resp, err := http.Post(d.URL+"/api/command", "application/json",

@@ -199,6 +199,7 @@ var actionNeeds = map[string]bot.Role{
 	slackview.ActionApprove:      bot.RoleApprover,
 	slackview.ActionBatchApprove: bot.RoleApprover,
 	slackview.ActionOverride:     bot.RoleApprover,
+	slackview.ActionUndo:         bot.RoleApprover, // as /kaizala undo
 }
 
 // viewNeeds is the role each dialog's submission needs, by callback_id.
@@ -213,7 +214,7 @@ var actionDoing = map[string]string{
 	slackview.ActionTarget: "choose the plan of a migration", slackview.ActionPlan: "click *Plan migration*",
 	slackview.ActionPlanLine: "plan a migration", slackview.ActionReject: "click *Reject*", slackview.ActionBatchReject: "click *Reject*",
 	slackview.ActionRetry: "click *Retry*", slackview.ActionApprove: "click *Approve*", slackview.ActionBatchApprove: "click *Approve*",
-	slackview.ActionOverride: "click *Override*",
+	slackview.ActionOverride: "click *Override*", slackview.ActionUndo: "click *Undo*",
 }
 
 // interactionNeeds is the role an interaction needs, and what it does: a

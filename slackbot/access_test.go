@@ -90,7 +90,7 @@ var wantVerb = map[string]bot.Role{
 	"": bot.RoleNone, "help": bot.RoleNone,
 	"list": bot.RoleViewer, "status": bot.RoleViewer, "targets": bot.RoleViewer, "history": bot.RoleViewer,
 	"plan": bot.RoleSales, "retry": bot.RoleSales, "reject": bot.RoleSales, "scan": bot.RoleSales,
-	"approve": bot.RoleApprover, "digest": bot.RoleApprover,
+	"approve": bot.RoleApprover, "digest": bot.RoleApprover, "undo": bot.RoleApprover,
 	"lsit": bot.RoleViewer, // not a verb: help with "did you mean", for anyone who may see
 }
 
@@ -224,6 +224,7 @@ func TestInteractionAccess(t *testing.T) {
 		slackview.ActionApprove:                bot.RoleApprover,
 		slackview.ActionBatchApprove:           bot.RoleApprover,
 		slackview.ActionOverride:               bot.RoleApprover,
+		slackview.ActionUndo:                   bot.RoleApprover,
 		"kaizala_something_new":                bot.RoleApprover, // deny by default
 	}
 	a, r := accessApp(t, listedPolicy())

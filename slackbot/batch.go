@@ -161,7 +161,7 @@ func (a *App) runBatchDecision(ctx context.Context, verb, id, batchHash, reason 
 		}
 		return slackview.Info(fmt.Sprintf("Batch %s is rejected: %s.", st.Batch.ID, slackviewCounts(st)))
 	}
-	return slackview.Refusal(fmt.Sprintf("A batch is approved or rejected as a whole; each of its migrations is retried on its own: /kaizala %s <migration id>, e.g. from its plan in the batch's thread.", verb))
+	return slackview.Refusal(fmt.Sprintf("A batch is approved or rejected as a whole; each of its migrations is retried or undone on its own: /kaizala %s <migration id>, e.g. from its plan in the batch's thread.", verb))
 }
 
 func slackviewCounts(st *bot.BatchStatus) string { return slackview.BatchCountWords(st.Counts()) }
@@ -354,7 +354,8 @@ func (n *notifier) postInBatch(ctx context.Context, m *bot.Migration) (channel, 
 // and the progress reply counts the member when it finishes.
 func (n *notifier) quietInBatch(ctx context.Context, e bot.Event) bool {
 	switch e.Kind {
-	case bot.EventFailed, bot.EventNeedsApproval, bot.EventReplanned, bot.EventRejected, bot.EventWaiting, bot.EventGoingOn:
+	case bot.EventFailed, bot.EventNeedsApproval, bot.EventReplanned, bot.EventRejected, bot.EventWaiting, bot.EventGoingOn,
+		bot.EventUndoing, bot.EventUndone: // an undo is one migration's, asked for by a person
 		return false // a person should know
 	}
 	_, err := n.app.Store.BatchOf(ctx, e.Migration.ID)

@@ -22,8 +22,9 @@ import (
 // are a few words.
 const maxCommand = 500
 
-// verbs are the /kaizala commands, in help order.
-var verbs = []string{"help", "list", "status", "targets", "plan", "approve", "reject", "retry", "history", "digest", "scan"}
+// verbs are the /kaizala commands, in help order: read from the help's
+// table, so a command cannot be routed without being explained.
+var verbs = slackview.Verbs()
 
 // verbNeeds is who may run each verb: the least role that may (access.go).
 // Deny by default: a verb missing here needs an approver.
@@ -32,6 +33,7 @@ var verbNeeds = map[string]bot.Role{
 	"list": bot.RoleViewer, "status": bot.RoleViewer, "targets": bot.RoleViewer, "history": bot.RoleViewer,
 	"plan": bot.RoleSales, "reject": bot.RoleSales, "retry": bot.RoleSales, "scan": bot.RoleSales,
 	"approve": bot.RoleApprover, "digest": bot.RoleApprover,
+	"undo": bot.RoleApprover, // as approving: it moves people and money back
 }
 
 // Command answers a /kaizala command. Quick answers come back at once;
@@ -64,7 +66,7 @@ func (a *App) Command(ctx context.Context, cmd slack.SlashCommand) *slack.Msg {
 		return a.history(ctx, args)
 	case "plan":
 		return a.planCommand(ctx, args, actor, cmd.ResponseURL)
-	case "approve", "reject", "retry":
+	case "approve", "reject", "retry", "undo":
 		return a.decide(verb, args, actor, cmd.ResponseURL)
 	case "digest":
 		a.background(cmd.ResponseURL, func(ctx context.Context) slackview.Message { return a.digestNow(ctx, actor) })
@@ -249,9 +251,16 @@ func (a *App) planCommand(ctx context.Context, args []string, actor bot.Actor, r
 		return a.planAll(args[1:], actor, responseURL) // batch.go
 	}
 	if len(args) < 2 {
-		return ephemeral(slackview.Refusal("Usage: /kaizala plan <subscription-id> <target> [seats] [old=suspend|leave|cancel], e.g. /kaizala plan 4A1B2C3D-… STANDARDPACK. See /kaizala targets for the targets."))
+		return ephemeral(slackview.Refusal(planUsage))
 	}
 	sub, rest := args[0], args[1:]
+	strategy, rest, problem := cutStrategy(rest)
+	if problem != "" {
+		return ephemeral(slackview.Refusal(problem))
+	}
+	if len(rest) == 0 {
+		return ephemeral(slackview.Refusal(planUsage))
+	}
 	var fate bot.OldFate
 	if last := rest[len(rest)-1]; len(rest) > 1 && strings.HasPrefix(strings.ToLower(last), "old=") {
 		f, ok := bot.ParseOldFate(last[len("old="):])
@@ -268,38 +277,69 @@ func (a *App) planCommand(ctx context.Context, args []string, actor bot.Actor, r
 		}
 	}
 	target := strings.Join(rest, " ")
+	req := bot.PlanRequest{SubscriptionID: sub, Target: target, Seats: seats, OldFate: fate, Strategy: strategy, Requester: actor}
 	// The quick checks answer at once, so a mistake never arrives after
 	// (or above) "working on it".
-	if refusal, err := a.Engine.CheckPlanRequest(ctx, bot.PlanRequest{SubscriptionID: sub, Target: target, Seats: seats, OldFate: fate, Requester: actor}); err != nil {
+	if refusal, err := a.Engine.CheckPlanRequest(ctx, req); err != nil {
 		return a.internal(err)
 	} else if refusal != "" {
 		return ephemeral(slackview.Refusal(refusal))
 	}
-	a.startPlan(sub, target, seats, fate, actor, responseURL)
-	return ephemeral(slackview.Info(fmt.Sprintf("Working on a plan to move subscription %s to %s…", sub, target)))
+	a.startPlan(req, responseURL)
+	how := ""
+	if strategy != "" {
+		how = " " + strategy.Words()
+	}
+	return ephemeral(slackview.Info(fmt.Sprintf("Working on a plan to move subscription %s to %s%s…", sub, target, how)))
+}
+
+const planUsage = "Usage: /kaizala plan <subscription-id> <target> [seats] [old=suspend|leave|cancel] [via transition|replace|renewal], e.g. /kaizala plan 4A1B2C3D-… STANDARDPACK. See /kaizala targets for the targets."
+
+// cutStrategy takes "via <strategy>" out of a plan command's words after
+// the subscription, wherever it is, so the rest parse as before (no
+// target's name holds the word "via"); problem is set when what follows
+// "via" is no strategy.
+func cutStrategy(words []string) (s bot.Strategy, rest []string, problem string) {
+	i := slices.IndexFunc(words, func(w string) bool { return strings.EqualFold(w, "via") })
+	if i < 0 {
+		return "", words, ""
+	}
+	allowed := "say via transition (convert the subscription in one call), via renewal (change it at its renewal) or via replace (buy the target and move each user), or leave it out for the best path possible"
+	if i+1 >= len(words) {
+		return "", nil, "“via” needs a path after it: " + allowed + "."
+	}
+	s, ok := bot.ParseStrategy(words[i+1])
+	if !ok || s == "" {
+		return "", nil, fmt.Sprintf("%q is not a path I know: %s.", words[i+1], allowed)
+	}
+	return s, slices.Concat(words[:i], words[i+2:]), ""
 }
 
 // startPlan works out a plan in the background; the notifier posts it.
-func (a *App) startPlan(sub, target string, seats int, fate bot.OldFate, actor bot.Actor, responseURL string) {
+func (a *App) startPlan(req bot.PlanRequest, responseURL string) {
 	a.background(responseURL, func(ctx context.Context) slackview.Message {
-		m, refusal, err := a.Engine.Plan(ctx, bot.PlanRequest{SubscriptionID: sub, Target: target, Seats: seats, OldFate: fate, Requester: actor})
+		m, refusal, err := a.Engine.Plan(ctx, req)
 		switch {
 		case err != nil:
 			return a.failure("working out the plan", err)
 		case refusal != "":
 			return slackview.Refusal(refusal)
 		}
-		return slackview.Info(fmt.Sprintf("Plan %s is posted in %s for approval: buy %d seats of %s and move %d users.",
-			m.ID, channelMention(a.AlertChannel), m.Plan.Seats, m.Plan.Target.Name, len(m.Plan.Move)))
+		return slackview.Info(fmt.Sprintf("Plan %s is posted in %s for approval, %s: %s.",
+			m.ID, channelMention(a.AlertChannel), m.Plan.Path().Words(), m.Plan.Summary()))
 	})
 }
 
+// takesReason are the decisions typed with a reason after the id.
+var takesReason = map[string]bool{"reject": true, "undo": true}
+
 func (a *App) decide(verb string, args []string, actor bot.Actor, responseURL string) *slack.Msg {
-	if len(args) == 0 || (verb != "reject" && len(args) > 1) {
+	if len(args) == 0 || (!takesReason[verb] && len(args) > 1) {
 		usage := map[string]string{
 			"approve": "Usage: /kaizala approve <request-id>, e.g. /kaizala approve M7K2QX.",
 			"reject":  "Usage: /kaizala reject <request-id> <reason>, e.g. /kaizala reject M7K2QX customer wants E3.",
 			"retry":   "Usage: /kaizala retry <request-id>, e.g. /kaizala retry M7K2QX.",
+			"undo":    "Usage: /kaizala undo <request-id> [reason], e.g. /kaizala undo M7K2QX customer changed their mind.",
 		}
 		return ephemeral(slackview.Refusal(usage[verb]))
 	}
@@ -314,7 +354,7 @@ func (a *App) decide(verb string, args []string, actor bot.Actor, responseURL st
 	return nil
 }
 
-// runDecision approves, rejects, retries or overrides a migration for
+// runDecision approves, rejects, retries, overrides or undoes a migration for
 // actor; planHash is the plan the person saw ("" for the current one).
 func (a *App) runDecision(ctx context.Context, verb, id, planHash, reason string, actor bot.Actor) slackview.Message {
 	if bot.IsBatchID(id) {
@@ -345,6 +385,17 @@ func (a *App) runDecision(ctx context.Context, verb, id, planHash, reason string
 			return slackview.Refusal(refusal)
 		}
 		return slackview.Info(fmt.Sprintf("Migration %s is rejected.", m.ID))
+	case "undo":
+		// Undo binds to no plan hash: it takes back what was done, whichever
+		// plan that was; the engine asks Partner Center whether it still can.
+		m, refusal, err := a.Engine.Undo(ctx, id, actor, reason)
+		switch {
+		case err != nil:
+			return a.failure("undoing", err)
+		case refusal != "":
+			return slackview.Refusal(refusal)
+		}
+		return slackview.Info(fmt.Sprintf("Undoing migration %s (%s); progress goes in the plan's thread.", m.ID, m.State.Words()))
 	case "override":
 		m, refusal, err := a.Engine.Override(ctx, id, planHash, actor)
 		switch {

@@ -48,14 +48,14 @@ func (a *App) Interaction(ctx context.Context, ic slack.InteractionCallback) *sl
 				})
 				continue
 			}
-			a.startPlan(action.Value, target, 0, "", actor, ic.ResponseURL)
+			a.startPlan(bot.PlanRequest{SubscriptionID: action.Value, Target: target, Requester: actor}, ic.ResponseURL)
 		case slackview.ActionBatchApprove, slackview.ActionBatchReject:
 			a.batchClick(ic, action, actor) // batch.go
 		case slackview.ActionReject:
 			id, planHash := slackview.ParseDecisionValue(action.Value)
 			a.askRejectReason(ic, id, planHash, actor)
-		case slackview.ActionApprove, slackview.ActionRetry, slackview.ActionOverride:
-			verb := map[string]string{slackview.ActionApprove: "approve", slackview.ActionRetry: "retry", slackview.ActionOverride: "override"}[action.ActionID]
+		case slackview.ActionApprove, slackview.ActionRetry, slackview.ActionOverride, slackview.ActionUndo:
+			verb := buttonVerbs[action.ActionID]
 			id, planHash := slackview.ParseDecisionValue(action.Value)
 			if planHash == "" {
 				// A button without the plan's hash cannot prove which plan
@@ -73,12 +73,18 @@ func (a *App) Interaction(ctx context.Context, ic slack.InteractionCallback) *sl
 				a.Log.WithField("action_id", action.ActionID).Warn("a line's menu came back without a plan; nothing was planned")
 				continue
 			}
-			a.startPlan(sub, target, 0, "", actor, ic.ResponseURL)
+			a.startPlan(bot.PlanRequest{SubscriptionID: sub, Target: target, Requester: actor}, ic.ResponseURL)
 		default:
 			a.Log.WithField("action_id", action.ActionID).Warn("a click on an unknown action was ignored")
 		}
 	}
 	return nil
+}
+
+// buttonVerbs are the decisions a button makes, by its action id: the same
+// verbs (and engine calls) as typing them. An undo clicked gives no reason.
+var buttonVerbs = map[string]string{
+	slackview.ActionApprove: "approve", slackview.ActionRetry: "retry", slackview.ActionOverride: "override", slackview.ActionUndo: "undo",
 }
 
 // askRejectReason opens the dialog that asks why, but only when the

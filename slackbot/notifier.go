@@ -117,7 +117,8 @@ func (n *notifier) handle(ctx context.Context, e bot.Event, newer bool) {
 		a.askApprovers(ctx, m, channel, ts) // a new plan: they must approve again
 	}
 	switch e.Kind {
-	case bot.EventStarted, bot.EventDone, bot.EventFailed, bot.EventNeedsApproval, bot.EventReplanned, bot.EventRejected, eventRedraw:
+	case bot.EventStarted, bot.EventDone, bot.EventFailed, bot.EventNeedsApproval, bot.EventReplanned, bot.EventRejected, eventRedraw,
+		bot.EventUndoing, bot.EventUndone:
 		if err := a.refreshAlerts(ctx, m); err != nil {
 			log.WithError(err).Warn("updating the alerts failed")
 		}

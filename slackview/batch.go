@@ -192,7 +192,7 @@ func memberLines(ms []bot.Migration) []string {
 		if n := len(p.CannotMove); n > 0 {
 			users += fmt.Sprintf(" (%d cannot move)", n)
 		}
-		line := fmt.Sprintf("• %s *%s* · ends %s · %s · %s", code(m.ID), customer, endISO(p.Subscription.EndDate), plural(p.Seats, "seat", "seats"), users)
+		line := fmt.Sprintf("• %s *%s* · ends %s · %s · %s", code(m.ID), customer, endISO(p.Subscription.EndDate), plural(p.BilledSeats(), "seat", "seats"), users)
 		if p.Target.ListPrice > 0 {
 			line += " · " + strings.TrimSpace(esc(p.Target.Currency, 10)+" "+money(p.MonthlyPrice())) + "/month"
 		}
@@ -205,9 +205,15 @@ func memberLines(ms []bot.Migration) []string {
 	return lines
 }
 
-// pathWords says how a plan migrates: today always by replacing the
-// subscription, "replace (buy, move, suspend)".
+// pathWords says how a plan migrates: "replace (buy, move, suspend)",
+// "transition (converted in one call)", "at renewal (Sun 3 Jan 2027)".
 func pathWords(p bot.Plan) string {
+	switch p.Path() {
+	case bot.StrategyTransition:
+		return "transition (converted in one call)"
+	case bot.StrategyRenewal:
+		return "at renewal (" + endDay(p.RenewsOn) + ")"
+	}
 	var steps []string
 	if p.Seats > 0 {
 		steps = append(steps, "buy")

@@ -85,6 +85,13 @@ func migration(state bot.State) *bot.Migration {
 		Target: target("STANDARDPACK"), Seats: 25,
 		Move: move, CannotMove: cannot,
 		Deprovision: created.Add(bot.DeprovisionAfter), CreatedAt: created,
+		Strategy: bot.StrategyReplace,
+		Why:      "no better path is open (no transition: Partner Center says Office 365 E1 is not eligible for transition from this subscription; no renewal: a legacy subscription has no scheduled changes)",
+		Alternatives: []bot.Alternative{
+			{Strategy: bot.StrategyTransition, Line: "not possible: Partner Center says Office 365 E1 is not eligible for transition from this subscription"},
+			{Strategy: bot.StrategyRenewal, Line: "not possible: a legacy subscription has no scheduled changes"},
+			{Strategy: bot.StrategyReplace, Possible: true, Line: "buy 25 seats of Office 365 E1 (USD 250.00 a month, a P1Y term), move 23 users one by one, then suspend the old subscription (billing stops with a prorated credit); 2 users cannot be moved"},
+		},
 	}
 	return &bot.Migration{
 		ID: "M7K2QX", CustomerID: contoso.ID, CustomerDomain: contoso.Domain, CustomerName: contoso.Name,
@@ -188,4 +195,46 @@ func auditEntries() []bot.AuditEntry {
 		e(at(16, 2), bot.System, bot.ActionSuspended, map[string]any{"deprovisionOn": "2027-03-23"}),
 		e(at(16, 2), bot.System, bot.ActionDone, map[string]any{"newSubscriptionId": newSubID}),
 	}
+}
+
+// legacyPlan is migration(state) as saved before plans had a strategy:
+// no path, no reasons, no alternatives.
+func legacyPlan(state bot.State) *bot.Migration {
+	m := migration(state)
+	m.Plan.Strategy, m.Plan.Why, m.Plan.Alternatives = "", "", nil
+	return m
+}
+
+// transitionPlan converts Contoso's new-commerce Kaizala Pro subscription
+// to Office 365 E1 in one call: nothing bought, nobody to move by hand.
+func transitionPlan(state bot.State) *bot.Migration {
+	m := migration(state)
+	p := &m.Plan
+	p.Subscription.NewCommerce, p.Subscription.AutoRenew = true, false
+	p.Seats, p.CannotMove, p.OldFate, p.Deprovision = 0, nil, "", time.Time{}
+	p.Move = users(23, "user%02d@contoso.onmicrosoft.com")
+	p.Strategy, p.TransitionTo = bot.StrategyTransition, "CFQ7TTC0LF8Q:0001:CFQ7TTC0LF8R"
+	p.Why = "Partner Center says Office 365 E1 is eligible for transition with licence transfer: nothing is bought twice and nobody is moved by hand"
+	p.Alternatives = []bot.Alternative{
+		{Strategy: bot.StrategyTransition, Possible: true, Line: "one call converts the 25 seats to Office 365 E1 and moves the licences with them; nothing is bought; USD 250.00 a month from the conversion (a new P1Y term); takes effect when Microsoft completes it; touches 23 users, who stay licensed throughout"},
+		{Strategy: bot.StrategyRenewal, Line: "not possible: its term ends on 6 Dec 2026, within 14 days (KAIZALA_RENEWAL_LEAD), too close to rely on the renewal"},
+		{Strategy: bot.StrategyReplace, Possible: true, Line: "buy 25 seats of Office 365 E1 (USD 250.00 a month, a P1Y term), move 23 users one by one, then leave to end the old subscription (billed until Sun 6 Dec 2026)"},
+	}
+	return m
+}
+
+// renewalPlan renews Contoso's new-commerce Kaizala Pro subscription into
+// Office 365 E1 at the end of its term, on 3 Jan 2027.
+func renewalPlan(state bot.State) *bot.Migration {
+	m := transitionPlan(state)
+	p := &m.Plan
+	p.Subscription.EndDate = day0(2027, 1, 2)
+	p.Strategy, p.TransitionTo, p.RenewsOn = bot.StrategyRenewal, "", day0(2027, 1, 3)
+	p.Why = "the term ends on 2 Jan 2027, more than 14 days ahead: renewing into Office 365 E1 then costs nothing extra and moves the licences with it"
+	p.Alternatives = []bot.Alternative{
+		{Strategy: bot.StrategyTransition, Line: "not possible: Partner Center says Office 365 E1 is not eligible for transition from this subscription"},
+		{Strategy: bot.StrategyRenewal, Possible: true, Line: "on 3 Jan 2027 the 25 seats renew into Office 365 E1 (USD 250.00 a month from then); auto-renew is turned on with the change scheduled and nothing else changes until then; no overlap, no double billing; Microsoft moves the licences of 23 users itself"},
+		{Strategy: bot.StrategyReplace, Possible: true, Line: "buy 25 seats of Office 365 E1 (USD 250.00 a month, a P1Y term), move 23 users one by one, then leave to end the old subscription (billed until Sat 2 Jan 2027)"},
+	}
+	return m
 }

@@ -121,8 +121,24 @@ func goldenMessages() map[string]Message {
 	orphan.ID = "M8GB4Y"
 	orphan.SubscriptionID = "4D4D4D4D-2222-4222-8222-222222222222"
 
+	approved := []bot.Decision{approval(approver1, time.Date(2026, 11, 23, 15, 0, 0, 0, time.UTC))}
+	transitionDone := transitionPlan(bot.StateDone)
+	transitionDone.NewSubscriptionID = newSubID
+	transitionDone.UpdatedAt = time.Date(2026, 11, 24, 8, 30, 0, 0, time.UTC)
+	undone := done()
+	undone.State = bot.StateUndone
+	undone.Outcome.OldSuspended = true
+	undone.Outcome.UndoneBy, undone.Outcome.UndoReason = &approver2, "the customer stays on Kaizala Pro until March"
+	undone.UpdatedAt = time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
+
 	return map[string]Message{
-		"alert_new": Alert(AlertView{Tracked: tracked(), Threshold: 14, UsersAssigned: 23, Targets: kaizalaTargets(), Now: now, Location: cet}),
+		"plan_transition_pending": Plan(PlanView{Migration: transitionPlan(bot.StatePendingApproval), Required: 1, Now: now, Location: cet}),
+		"plan_renewal_pending":    Plan(PlanView{Migration: renewalPlan(bot.StatePendingApproval), Required: 1, Now: now, Location: cet}),
+		"plan_renewal_awaiting":   Plan(PlanView{Migration: renewalPlan(bot.StateAwaitingRenewal), Required: 1, Now: now, Location: cet, Decisions: approved}),
+		"plan_transition_done":    Plan(PlanView{Migration: transitionDone, Required: 1, Now: now, Location: cet, Decisions: approved}),
+		"plan_undone":             Plan(PlanView{Migration: undone, Required: 1, Now: now, Location: cet, Decisions: approved}),
+		"plan_legacy_pending":     Plan(PlanView{Migration: legacyPlan(bot.StatePendingApproval), Required: 1, Now: now, Location: cet}),
+		"alert_new":               Alert(AlertView{Tracked: tracked(), Threshold: 14, UsersAssigned: 23, Targets: kaizalaTargets(), Now: now, Location: cet}),
 		"alert_running": Alert(AlertView{Tracked: tracked(), Threshold: 14, UsersAssigned: 23, Targets: kaizalaTargets(),
 			Migration: alertRunning, Now: now, Location: cet}),
 		"plan_pending":       Plan(PlanView{Migration: migration(bot.StatePendingApproval), Required: 1, Now: now, Location: cet}),

@@ -149,7 +149,9 @@ func homePlan(hp HomePlan, v HomeView) []slack.Block {
 
 	var line strings.Builder
 	fmt.Fprintf(&line, "*%s* · %s\n%s", customer, code(m.ID), esc(capitalize(p.Summary()), maxLine))
-	if p.Seats > 0 && p.Target.ListPrice > 0 {
+	// What the customer pays for once done: the seats bought, or those a
+	// transition or renewal carries over.
+	if p.BilledSeats() > 0 && p.Target.ListPrice > 0 {
 		cur := esc(p.Target.Currency, 10)
 		fmt.Fprintf(&line, ": about %s a month", strings.TrimSpace(cur+" "+money(p.MonthlyPrice())))
 		if term := p.TermPrice(); term > 0 {

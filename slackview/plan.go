@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/kaizalabot/kaizalabot/bot"
 	"github.com/slack-go/slack"
@@ -50,8 +51,11 @@ func Plan(v PlanView) Message {
 	blocks := []slack.Block{
 		header("Migration plan " + esc(m.ID, maxName) + ": " + retired + " → " + target),
 		section("*Customer:* " + customerLabel(cmp.Or(p.CustomerName, m.CustomerName), cmp.Or(p.CustomerDomain, m.CustomerDomain), m.CustomerID)),
-		section("*Buy:* " + buyWords(p, loc)),
 	}
+	if line := pathLine(p); line != "" {
+		blocks = append(blocks, section(line))
+	}
+	blocks = append(blocks, section("*Buy:* "+buyWords(p, loc)))
 	if odd := p.Unusual(); len(odd) > 0 && m.State == bot.StatePendingApproval {
 		blocks = append(blocks, section(":warning: *Unusual seat count:* "+esc(strings.Join(odd, "; "), maxError)+". Check it before approving."))
 	}
@@ -59,14 +63,21 @@ func Plan(v PlanView) Message {
 	if len(p.CannotMove) > 0 {
 		blocks = append(blocks, section("*Cannot move:* "+cannotMoveWords(p, retired)))
 	}
-	blocks = append(blocks,
-		section(oldWords(p, subID, loc)),
-		contextBlock(whoDecided(v, required)...),
-	)
+	blocks = append(blocks, section(oldWords(p, subID, loc)))
+	// The alternatives are for deciding: once the plan is approved they are
+	// history, and the path line keeps why this one was taken.
+	if alt := alternativesWords(p); alt != "" && m.State == bot.StatePendingApproval {
+		blocks = append(blocks, section(alt))
+	}
+	blocks = append(blocks, contextBlock(whoDecided(v, required)...))
 	blocks = append(blocks, stateBlocks(v, name, retired, target)...)
 
 	text := fmt.Sprintf("Migration plan %s for %s: buy %s, move %s, %s %s",
 		esc(m.ID, maxName), name, buyShort(p, target), plural(len(p.Move), "user", "users"), fateVerb(p), esc(subID, maxName))
+	if p.Path() != bot.StrategyReplace {
+		text = fmt.Sprintf("Migration plan %s for %s, %s: %s (subscription %s)",
+			esc(m.ID, maxName), name, p.Path().Words(), esc(p.Summary(), maxError), esc(subID, maxName))
+	}
 	if m.State == bot.StatePendingApproval {
 		text += fmt.Sprintf(". Waiting for approval (%d of %d).", len(approvers(v)), required)
 	} else {
@@ -79,6 +90,15 @@ func Plan(v PlanView) Message {
 // price a month and for the whole term.
 func buyWords(p bot.Plan, loc *time.Location) string {
 	t := p.Target
+	terms := fmt.Sprintf("%s (%s), %s, billed %s", esc(t.Name, maxName), code(t.SkuPartNumber), termWords(t.Term()), cycleWords(t.Cycle()))
+	switch p.Path() {
+	case bot.StrategyTransition:
+		return fmt.Sprintf("nothing: the subscription's %s converted to %s%s.",
+			plural(p.BilledSeats(), "seat is", "seats are"), terms, costLine(p, ": they cost"))
+	case bot.StrategyRenewal:
+		return fmt.Sprintf("nothing: on %s the subscription's %s into %s%s. Until then nothing changes and it is billed as now.",
+			endDay(p.RenewsOn), plural(p.BilledSeats(), "seat renews", "seats renew"), terms, costLine(p, "; from then they cost"))
+	}
 	if p.Seats == 0 {
 		if p.FreeTargetSeats > 0 {
 			return fmt.Sprintf("nothing to buy: the customer already has %s of %s.",
@@ -93,11 +113,7 @@ func buyWords(p bot.Plan, loc *time.Location) string {
 	} else {
 		s += " (new commerce)"
 	}
-	if t.ListPrice > 0 {
-		cur := esc(t.Currency, 10)
-		s += fmt.Sprintf(": about %s a month and %s for the whole term at list price (%d × %s a month)",
-			strings.TrimSpace(cur+" "+money(p.MonthlyPrice())), strings.TrimSpace(cur+" "+money(p.TermPrice())), p.Seats, money(t.ListPrice))
-	}
+	s += costLine(p, ":")
 	if p.FreeTargetSeats > 0 {
 		s += fmt.Sprintf(" (the customer already has %s)", plural(p.FreeTargetSeats, "free seat", "free seats"))
 	}
@@ -105,6 +121,55 @@ func buyWords(p bot.Plan, loc *time.Location) string {
 		s += fmt.Sprintf(". It can be cancelled with a refund until about %s (7 days after purchase; the exact date is the new subscription's own), after that the whole term is billed", day(until, loc))
 	}
 	return s + "."
+}
+
+// costLine is what the billed seats cost at list price a month and for the
+// whole term, after lead ("" when the catalog has no price).
+func costLine(p bot.Plan, lead string) string {
+	t := p.Target
+	if t.ListPrice <= 0 {
+		return ""
+	}
+	cur := esc(t.Currency, 10)
+	return fmt.Sprintf("%s about %s a month and %s for the whole term at list price (%d × %s a month)", lead,
+		strings.TrimSpace(cur+" "+money(p.MonthlyPrice())), strings.TrimSpace(cur+" "+money(p.TermPrice())), p.BilledSeats(), money(t.ListPrice))
+}
+
+// pathLine says which path the plan takes and why; "" for a plan saved
+// before there was a choice (it replaces, and says nothing of why).
+func pathLine(p bot.Plan) string {
+	if p.Strategy == "" {
+		return ""
+	}
+	line := "*Path:* " + p.Path().Words()
+	if p.Why != "" {
+		line += " — " + sentence(esc(p.Why, maxError))
+	}
+	return line
+}
+
+// maxAlternative bounds one alternative's line: it says cost, when and who.
+const maxAlternative = 600
+
+// alternativesWords lists the strategies the planner weighed besides the
+// one it took, one line each: possible (✓) or not (✗), and what it would
+// do or why not. "" when there are none (plans saved before kept none).
+func alternativesWords(p bot.Plan) string {
+	var lines []string
+	for _, a := range p.Alternatives {
+		if a.Strategy == p.Path() {
+			continue // the plan itself says what it does
+		}
+		mark := "✗"
+		if a.Possible {
+			mark = "✓"
+		}
+		lines = append(lines, fmt.Sprintf("%s *%s:* %s", mark, a.Strategy.Words(), sentence(esc(a.Line, maxAlternative))))
+	}
+	if len(lines) == 0 {
+		return ""
+	}
+	return "*Alternatives*\n" + strings.Join(lines, "\n")
 }
 
 // cycleWords says a billing cycle as an adverb: "annually", "monthly".
@@ -174,6 +239,16 @@ func fateVerb(p bot.Plan) string { return fateWords[cmp.Or(p.OldFate, bot.FateSu
 func oldWords(p bot.Plan, subID string, loc *time.Location) string {
 	s := p.Subscription
 	what := fmt.Sprintf("subscription %s (%s, ends %s)", code(subID), plural(s.Quantity, "seat", "seats"), endDay(s.EndDate))
+	// A transition or a renewal has no step C: the subscription itself
+	// becomes the target.
+	switch p.Path() {
+	case bot.StrategyTransition:
+		return fmt.Sprintf("*Convert:* %s is converted to %s (licences move with it). Partner Center offers no way back from a transition.",
+			what, esc(p.Target.Name, maxName))
+	case bot.StrategyRenewal:
+		return fmt.Sprintf("*Renew:* %s: auto-renew is turned on with the change scheduled; %s. Until then it can be undone.",
+			what, esc(bot.RenewalWords(p), maxError))
+	}
 	switch f := cmp.Or(p.OldFate, bot.FateSuspend); {
 	case f == bot.FateSuspend && !s.NewCommerce:
 		deleted := p.Deprovision
@@ -214,7 +289,14 @@ func moveWords(p bot.Plan, retired, target string) string {
 			items[i] += " (already holds " + target + "; only " + retired + " is removed)"
 		}
 	}
-	return fmt.Sprintf("%s from %s to %s:\n", plural(len(p.Move), "user", "users"), retired, target) + bullets(items, planListed, 0)
+	how := ""
+	switch p.Path() {
+	case bot.StrategyTransition:
+		how = " (their licences move with the subscription)"
+	case bot.StrategyRenewal:
+		how = " (Microsoft moves their licences at the renewal)"
+	}
+	return fmt.Sprintf("%s from %s to %s%s:\n", plural(len(p.Move), "user", "users"), retired, target, how) + bullets(items, planListed, 0)
 }
 
 func cannotMoveWords(p bot.Plan, retired string) string {
@@ -300,15 +382,50 @@ func whoDecided(v PlanView, required int) []string {
 // is bought on what terms and for how much, and what happens to the old
 // subscription and its billing.
 func approveWords(p bot.Plan, target, customer, subID string, loc *time.Location) string {
+	var what string
+	switch p.Path() {
+	case bot.StrategyTransition:
+		what = fmt.Sprintf("Converts %s (%s) of %s to %s; buys nothing%s. Licences move with it; no way back.",
+			subID, plural(p.BilledSeats(), "seat", "seats"), customer, target, shortCost(p, "; the seats cost "))
+	case bot.StrategyRenewal:
+		what = fmt.Sprintf("Schedules %s (%s) of %s to renew into %s on %s, auto-renew on; buys nothing now%s.",
+			subID, plural(p.BilledSeats(), "seat", "seats"), customer, target, endDay(p.RenewsOn), shortCost(p, "; from then "))
+	default:
+		what = replaceApproveWords(p, target, customer, subID, loc)
+	}
+	if p.Strategy == "" {
+		return what // a plan saved before there was a choice
+	}
+	what = capitalize(p.Path().Words()) + ". " + what
+	// The dialog holds 300 characters: the facts first, then why as far as
+	// it fits (the plan message says it whole).
+	// The planner ends its why with the other paths' reasons, " (no
+	// transition: …; no renewal: …)": the dialog keeps the reason itself.
+	why, _, _ := strings.Cut(p.Why, " (no ")
+	if room := maxConfirmText - utf8.RuneCountInString(what) - len(" Why: "); why != "" && room >= 40 {
+		what += " Why: " + truncate(sentence(why), room)
+	}
+	return what
+}
+
+// shortCost is what the billed seats cost, for the Approve dialog, after
+// lead ("USD 250.00/month, USD 3,000.00/term"; "" without a price).
+func shortCost(p bot.Plan, lead string) string {
+	if p.Target.ListPrice <= 0 {
+		return ""
+	}
+	cur := esc(p.Target.Currency, 10)
+	return fmt.Sprintf(lead+"%s/month, %s/term", strings.TrimSpace(cur+" "+money(p.MonthlyPrice())), strings.TrimSpace(cur+" "+money(p.TermPrice())))
+}
+
+// replaceApproveWords is the Approve dialog of a replace: what is bought
+// and for how much, and the old subscription's fate.
+func replaceApproveWords(p bot.Plan, target, customer, subID string, loc *time.Location) string {
 	var buy string
 	if p.Seats == 0 {
 		buy = fmt.Sprintf("Moves %s of %s to %s; buys nothing.", plural(len(p.Move), "user", "users"), customer, target)
 	} else {
-		buy = fmt.Sprintf("Buys %d %s for %s: %s, billed %s", p.Seats, target, customer, esc(p.Target.Term(), 10), cycleWords(p.Target.Cycle()))
-		if p.Target.ListPrice > 0 {
-			cur := esc(p.Target.Currency, 10)
-			buy += fmt.Sprintf(", %s/month, %s/term", strings.TrimSpace(cur+" "+money(p.MonthlyPrice())), strings.TrimSpace(cur+" "+money(p.TermPrice())))
-		}
+		buy = fmt.Sprintf("Buys %d %s for %s: %s, billed %s", p.Seats, target, customer, esc(p.Target.Term(), 10), cycleWords(p.Target.Cycle())) + shortCost(p, ", ")
 		if until := p.NewCancellableUntil(); !until.IsZero() {
 			buy += ", cancellable until ~" + day(until, loc)
 		}
@@ -354,20 +471,47 @@ func stateBlocks(v PlanView, customer, retired, target string) []slack.Block {
 		reject := button(ActionReject, DecisionValue(m), "Reject").WithStyle(slack.StyleDanger)
 		return []slack.Block{actions(blockID, pressable(m, map[bot.PersonAction]slack.BlockElement{bot.ActionApprove: approve, bot.ActionReject: reject})...)}
 
+	case m.State.Running() && m.Outcome.UndoneBy != nil:
+		line := fmt.Sprintf(":leftwards_arrow_with_hook: Undo asked by %s%s; running: %s. Progress is posted in this thread.",
+			who(*m.Outcome.UndoneBy), because(m.Outcome.UndoReason), runningWords(m.State))
+		return []slack.Block{section(line)}
+
 	case m.State.Running():
 		line := "Approved; running: " + runningWords(m.State) + "."
 		if ok := approvers(v); len(ok) > 0 {
 			line = fmt.Sprintf("Approved by %s on %s; running: %s.", names(ok), stamp(ok[len(ok)-1].At, loc), runningWords(m.State))
 		}
-		return []slack.Block{section(":hourglass_flowing_sand: " + line + " Progress is posted in this thread.")}
+		if m.State == bot.StateAwaitingRenewal {
+			// Weeks may pass here: say what is set and that it can still be taken back.
+			line += fmt.Sprintf(" Subscription %s %s; nothing else changes until then, and *Undo* removes the scheduled change.",
+				code(m.SubscriptionID), esc(bot.RenewalWords(m.Plan), maxError))
+		}
+		blocks := []slack.Block{section(":hourglass_flowing_sand: " + line + " Progress is posted in this thread.")}
+		return append(blocks, undoBlocks(m, blockID, short)...)
 
 	case m.State == bot.StateDone:
 		// The deletion date counts from step C, the migration's last step,
 		// not from the plan.
 		at := cmp.Or(m.UpdatedAt, m.Plan.CreatedAt)
 		ends, _ := bot.OldOutcome(m.Plan, at)
-		return []slack.Block{section(fmt.Sprintf(":white_check_mark: *Done:* %s. %s Finished %s.",
-			newSubscription(m), oldDoneWords(m.Plan, m.SubscriptionID, ends, loc), stamp(m.UpdatedAt, loc)))}
+		line := fmt.Sprintf(":white_check_mark: *Done:* %s. %s Finished %s.",
+			newSubscription(m), oldDoneWords(m.Plan, m.SubscriptionID, ends, loc), stamp(m.UpdatedAt, loc))
+		if m.Plan.Path() == bot.StrategyTransition {
+			line = fmt.Sprintf(":white_check_mark: *Done:* %s; every user holds %s. Finished %s.", newSubscription(m), target, stamp(m.UpdatedAt, loc))
+		} else if m.Plan.Path() == bot.StrategyRenewal {
+			line = fmt.Sprintf(":white_check_mark: *Done:* %s; every user holds it. Finished %s.", newSubscription(m), stamp(m.UpdatedAt, loc))
+		}
+		if until := m.Outcome.NewCancellableUntil; m.Offers(bot.ActionUndo) && !until.IsZero() {
+			line += fmt.Sprintf("\nIt can be undone until %s, while subscription %s can still be cancelled with a refund.", stamp(until, loc), code(m.NewSubscriptionID))
+		}
+		return append([]slack.Block{section(line)}, undoBlocks(m, blockID, short)...)
+
+	case m.State == bot.StateUndone:
+		line := ":leftwards_arrow_with_hook: *Undone*"
+		if by := m.Outcome.UndoneBy; by != nil {
+			line += " at the request of " + who(*by) + because(m.Outcome.UndoReason)
+		}
+		return []slack.Block{section(fmt.Sprintf("%s: %s Finished %s.", line, undoneWords(m), stamp(m.UpdatedAt, loc)))}
 
 	case m.State == bot.StateFailed:
 		line := fmt.Sprintf(":x: *Failed at %s:* %s\nRetry picks up where it stopped (or type `/kaizala retry %s`).",
@@ -400,6 +544,65 @@ func stateBlocks(v PlanView, customer, retired, target string) []slack.Block {
 		return []slack.Block{section(":no_entry_sign: *Rejected* " + sentence(esc(why, maxError)))}
 	}
 	return []slack.Block{section("State: " + esc(string(m.State), maxName) + ".")}
+}
+
+// because is " (reason)" for a reason given, "" for none.
+func because(reason string) string {
+	if reason = strings.TrimSpace(reason); reason == "" {
+		return ""
+	}
+	return " (" + esc(reason, maxReason) + ")"
+}
+
+// undoWhat says what undoing m does, for its confirmation dialog and the
+// undone message: the same steps the engine takes (bot/undo.go).
+func undoWhat(m *bot.Migration, short func(string) string) string {
+	p := m.Plan
+	if p.Path() == bot.StrategyRenewal {
+		return fmt.Sprintf("This removes the change scheduled on subscription %s: it no longer renews into %s on %s, and auto-renew goes back to how it was.",
+			esc(m.SubscriptionID, maxConfirmName), short(esc(p.Target.Name, maxName)), endDay(p.RenewsOn))
+	}
+	// In the order the engine takes the steps.
+	var parts []string
+	if m.Outcome.OldSuspended || cmp.Or(p.OldFate, bot.FateSuspend) == bot.FateSuspend {
+		parts = append(parts, fmt.Sprintf("reactivates the old subscription %s if it was suspended", esc(m.SubscriptionID, maxConfirmName)))
+	}
+	parts = append(parts, fmt.Sprintf("moves the %s back to %s", plural(len(p.Move), "user", "users"), short(esc(cmp.Or(p.Retired, "Kaizala Pro"), maxName))))
+	if m.NewSubscriptionID != "" && p.Seats > 0 {
+		parts = append(parts, fmt.Sprintf("cancels the new subscription %s (%s) for a refund", esc(m.NewSubscriptionID, maxConfirmName), short(esc(p.Target.Name, maxName))))
+	}
+	if len(parts) == 1 {
+		return "This " + parts[0] + "."
+	}
+	return "This " + strings.Join(parts[:len(parts)-1], ", ") + " and " + parts[len(parts)-1] + "."
+}
+
+// undoneWords says what an undo did, for the undone message.
+func undoneWords(m *bot.Migration) string {
+	p := m.Plan
+	if p.Path() == bot.StrategyRenewal {
+		return fmt.Sprintf("the scheduled change is removed; subscription %s does not renew into %s.", code(m.SubscriptionID), esc(p.Target.Name, maxName))
+	}
+	parts := []string{fmt.Sprintf("the users are back on %s", esc(cmp.Or(p.Retired, "Kaizala Pro"), maxName))}
+	if m.Outcome.OldSuspended {
+		parts = append(parts, fmt.Sprintf("subscription %s is active again", code(m.SubscriptionID)))
+	}
+	if m.NewSubscriptionID != "" && p.Seats > 0 {
+		parts = append(parts, fmt.Sprintf("subscription %s (%s) is cancelled with a refund", code(m.NewSubscriptionID), esc(p.Target.Name, maxName)))
+	}
+	return strings.Join(parts, "; ") + "."
+}
+
+// undoBlocks is the Undo button, when m's lifecycle offers it: with a
+// confirmation dialog saying what undoing does, since it moves people and
+// money back.
+func undoBlocks(m *bot.Migration, blockID string, short func(string) string) []slack.Block {
+	if !m.Offers(bot.ActionUndo) {
+		return nil
+	}
+	undo := button(ActionUndo, DecisionValue(m), "Undo").WithStyle(slack.StyleDanger).
+		WithConfirm(confirm("Undo migration "+esc(m.ID, maxName)+"?", undoWhat(m, short), "Undo", "Cancel").WithStyle(slack.StyleDanger))
+	return []slack.Block{actions(blockID, pressable(m, map[bot.PersonAction]slack.BlockElement{bot.ActionUndo: undo})...)}
 }
 
 // pressable are the buttons that can be pressed on m now, in the order of

@@ -21,6 +21,7 @@ const movedEvery = 10
 func Progress(e bot.Event, loc *time.Location) (text string, ok bool) {
 	m := &e.Migration
 	id := esc(m.ID, maxName)
+	target := esc(m.Plan.Target.Name, maxName)
 	switch e.Kind {
 	case bot.EventStarted:
 		if step, resumed := strings.CutPrefix(e.Message, "resumed at "); resumed {
@@ -72,9 +73,54 @@ func Progress(e bot.Event, loc *time.Location) (text string, ok bool) {
 			code(e.Message))), true
 
 	case bot.EventDone:
+		customer := customerName(m.CustomerName, m.CustomerDomain, m.CustomerID)
+		if m.Plan.Path() != bot.StrategyReplace {
+			// No step C: the old subscription itself became the target.
+			return fallback(":white_check_mark: " + toRequester(m, fmt.Sprintf("Done. The users of %s now have %s (%s).",
+				customer, target, newSubscription(m)))), true
+		}
 		return fallback(":white_check_mark: " + toRequester(m, fmt.Sprintf("Done. The users of %s now have %s (%s); old subscription %s %s.",
-			customerName(m.CustomerName, m.CustomerDomain, m.CustomerID), esc(m.Plan.Target.Name, maxName),
-			newSubscription(m), code(m.SubscriptionID), fateDone(m.Plan)))), true
+			customer, target, newSubscription(m), code(m.SubscriptionID), fateDone(m.Plan)))), true
+
+	case bot.EventTransitioning:
+		return fallback(fmt.Sprintf(":arrows_counterclockwise: Transition started: Partner Center converts subscription %s (%s) to %s, licences and all. Microsoft completes it by itself; the result is posted here.",
+			code(m.SubscriptionID), plural(m.Plan.BilledSeats(), "seat", "seats"), target)), true
+
+	case bot.EventTransitioned:
+		line := fmt.Sprintf("Converted: subscription %s is now %s", code(m.SubscriptionID), target)
+		if m.NewSubscriptionID != "" && !bot.SameID(m.NewSubscriptionID, m.SubscriptionID) {
+			line = fmt.Sprintf("Converted: subscription %s became subscription %s of %s", code(m.SubscriptionID), code(m.NewSubscriptionID), target)
+		}
+		return fallback(line + ", with the licences. Checking that every user holds it."), true
+
+	case bot.EventScheduled:
+		when := cmp.Or(e.Message, bot.RenewalWords(m.Plan))
+		return fallback(fmt.Sprintf(":calendar: Scheduled: subscription %s %s; auto-renew is on. Nothing else changes until then; it can be undone until the renewal (`/kaizala undo %s`).",
+			code(m.SubscriptionID), sentenceless(esc(when, maxError)), id)), true
+
+	case bot.EventRenewed:
+		return fallback(fmt.Sprintf("Renewed: subscription %s renewed into %s; Microsoft moves the licences. Checking that every user holds it.",
+			code(m.SubscriptionID), target)), true
+
+	case bot.EventUndoing:
+		line := "Undo asked by " + who(e.Actor) + because(e.Message) + ": "
+		if m.Plan.Path() == bot.StrategyRenewal {
+			line += fmt.Sprintf("removing the change scheduled on subscription %s.", code(m.SubscriptionID))
+		} else {
+			line += fmt.Sprintf("moving the users back to %s", esc(cmp.Or(m.Plan.Retired, "Kaizala Pro"), maxName))
+			if m.NewSubscriptionID != "" && m.Plan.Seats > 0 {
+				line += fmt.Sprintf(", then cancelling subscription %s (%s)", code(m.NewSubscriptionID), target)
+			}
+			line += "."
+		}
+		return fallback(":leftwards_arrow_with_hook: " + toRequester(m, line)), true
+
+	case bot.EventUndone:
+		what := undoneWords(m) // escaped already
+		if msg := strings.TrimSpace(e.Message); msg != "" {
+			what = sentence(esc(msg, maxError))
+		}
+		return fallback(":leftwards_arrow_with_hook: " + toRequester(m, "Undone: "+what)), true
 
 	case bot.EventFailed:
 		return fallback(":x: " + toRequester(m, fmt.Sprintf("Failed at %s: %s Retry with the button above or `/kaizala retry %s`.",
@@ -111,6 +157,9 @@ func Progress(e bot.Event, loc *time.Location) (text string, ok bool) {
 	}
 	return "", false
 }
+
+// sentenceless is s without the full stop that ends it, to go on with it.
+func sentenceless(s string) string { return strings.TrimSuffix(strings.TrimSpace(s), ".") }
 
 // toRequester addresses line to the migration's requester with a mention
 // ("<@U1>, done. …"), so they hear of their plan's outcome; line is

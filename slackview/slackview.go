@@ -27,6 +27,7 @@ const (
 	ActionReject   = "kaizala_reject"   // button on a plan; value = migration id
 	ActionRetry    = "kaizala_retry"    // button on a failed plan; value = migration id
 	ActionOverride = "kaizala_override" // button on a plan failed at move_users/verify; value = migration id; confirmation dialog (danger)
+	ActionUndo     = "kaizala_undo"     // button on a done (or scheduled) plan while it can be undone; value = migration id; confirmation dialog (danger)
 )
 
 // Message is a Slack message: blocks plus the plain-text fallback every

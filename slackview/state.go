@@ -37,6 +37,8 @@ func stateWords(m *bot.Migration, loc *time.Location) string {
 		return "failed at " + stepWords(m.FailedStep) + ": " + esc(m.Error, maxError)
 	case m.State == bot.StateNeedsApproval:
 		return "needs a new approval: " + esc(m.Error, maxError)
+	case m.State == bot.StateUndone:
+		return "undone on " + day(m.UpdatedAt, loc) + ": " + undoneWords(m)
 	case m.State == bot.StateRejected:
 		// The engine records "rejected by <name>: <reason>" as the error.
 		return esc(cmp.Or(strings.TrimSpace(m.Error), "rejected"), maxError)
@@ -58,6 +60,17 @@ func shortState(m *bot.Migration) string {
 // newSubscription names what a migration moved its users to: the subscription
 // it bought, or the seats the customer already had when nothing was bought.
 func newSubscription(m *bot.Migration) string {
+	target := esc(cmp.Or(m.Plan.Target.Name, "the new plan"), maxName)
+	switch m.Plan.Path() {
+	case bot.StrategyTransition:
+		line := "subscription " + code(m.SubscriptionID) + " converted to " + target
+		if m.NewSubscriptionID != "" && !bot.SameID(m.NewSubscriptionID, m.SubscriptionID) {
+			line += " (now subscription " + code(m.NewSubscriptionID) + ")"
+		}
+		return line
+	case bot.StrategyRenewal:
+		return "subscription " + code(m.SubscriptionID) + " renewed into " + target + " on " + endDay(m.Plan.RenewsOn)
+	}
 	if m.NewSubscriptionID == "" {
 		return "users moved to free seats of " + esc(cmp.Or(m.Plan.Target.Name, "the new plan"), maxName) + " the customer already had"
 	}

@@ -129,7 +129,7 @@ func TestPlanPendingAsksForApproval(t *testing.T) {
 	case approve.Confirm == nil:
 		t.Error("Approve has no confirmation dialog")
 	case approve.Confirm.Title.Text != "Approve migration?" ||
-		approve.Confirm.Text.Text != "Buys 25 Office 365 E1 for Contoso Ltd: P1Y, billed annually, USD 250.00/month, USD 3,000.00/term, cancellable until ~Mon 30 Nov 2026. Suspends "+kaizalaSubID+": billing stops; deleted Sun 21 Feb 2027.":
+		approve.Confirm.Text.Text != "Via replace. Buys 25 Office 365 E1 for Contoso Ltd: P1Y, billed annually, USD 250.00/month, USD 3,000.00/term, cancellable until ~Mon 30 Nov 2026. Suspends "+kaizalaSubID+": billing stops; deleted Sun 21 Feb 2027. Why: no better path is open.":
 		t.Errorf("confirmation dialog: %q / %q", approve.Confirm.Title.Text, approve.Confirm.Text.Text)
 	}
 	if reject := buttons(msg)[ActionReject]; reject == nil || reject.Value != DecisionValue(m) || reject.Style != slack.StyleDanger {
@@ -156,8 +156,13 @@ func TestPlanButtonsByState(t *testing.T) {
 	noAccess.FailedStep, noAccess.FailureKind = bot.StepMoveUsers, bot.FailureKindAccess
 	overridden := failedAtVerify()
 	overridden.Override = true
-	bySystem := *migration(bot.StateMovingUsers)
-	bySystem.Requester = bot.System
+	// The lifecycle reads the window by the wall clock: a day ago is closed.
+	windowClosed := done()
+	windowClosed.Outcome.NewCancellableUntil = time.Now().Add(-24 * time.Hour)
+	undoing := done()
+	undoing.State, undoing.Outcome.UndoneBy = bot.StateUndoMovingBack, &approver2
+	undoneM := done()
+	undoneM.State = bot.StateUndone
 	tests := []struct {
 		name string
 		m    *bot.Migration
@@ -165,7 +170,13 @@ func TestPlanButtonsByState(t *testing.T) {
 	}{
 		{"pending", migration(bot.StatePendingApproval), []string{ActionApprove, ActionReject}},
 		{"running", migration(bot.StateMovingUsers), nil},
-		{"done", done(), nil},
+		{"done", done(), []string{ActionUndo}},
+		{"done, its cancellation window closed", windowClosed, nil},
+		{"done by a transition", transitionPlan(bot.StateDone), nil},
+		{"renewal scheduled", renewalPlan(bot.StateAwaitingRenewal), []string{ActionUndo}},
+		{"renewal verifying", renewalPlan(bot.StateVerifying), nil},
+		{"undoing", undoing, nil},
+		{"undone", undoneM, nil},
 		{"failed at verify", failedAtVerify(), []string{ActionRetry, ActionOverride}},
 		{"failed at move_users", moving, []string{ActionRetry, ActionOverride}},
 		{"failed at buy", buying, []string{ActionRetry}},
@@ -276,11 +287,39 @@ func TestProgress(t *testing.T) {
 	overridden.Override = true
 	bySystem := *migration(bot.StateMovingUsers)
 	bySystem.Requester = bot.System
+	converting := *transitionPlan(bot.StateTransitioning)
+	converted := converting
+	converted.NewSubscriptionID = newSubID
+	renewing := *renewalPlan(bot.StateAwaitingRenewal)
+	undoing := *done()
+	undoing.State = bot.StateUndoReactivating
 	tests := []struct {
 		name string
 		e    bot.Event
 		want string // "" when not posted
 	}{
+		{"transitioning", bot.Event{Kind: bot.EventTransitioning, Migration: converting},
+			":arrows_counterclockwise: Transition started: Partner Center converts subscription `" + kaizalaSubID + "` (25 seats) to Office 365 E1, licences and all. Microsoft completes it by itself; the result is posted here."},
+		{"transitioned", bot.Event{Kind: bot.EventTransitioned, Migration: converted},
+			"Converted: subscription `" + kaizalaSubID + "` became subscription `" + newSubID + "` of Office 365 E1, with the licences. Checking that every user holds it."},
+		{"transitioned in place", bot.Event{Kind: bot.EventTransitioned, Migration: converting},
+			"Converted: subscription `" + kaizalaSubID + "` is now Office 365 E1, with the licences. Checking that every user holds it."},
+		{"scheduled", bot.Event{Kind: bot.EventScheduled, Migration: renewing, Message: "renews into Office 365 E1 on 3 Jan 2027"},
+			":calendar: Scheduled: subscription `" + kaizalaSubID + "` renews into Office 365 E1 on 3 Jan 2027; auto-renew is on. Nothing else changes until then; it can be undone until the renewal (`/kaizala undo M7K2QX`)."},
+		{"renewed", bot.Event{Kind: bot.EventRenewed, Migration: renewing},
+			"Renewed: subscription `" + kaizalaSubID + "` renewed into Office 365 E1; Microsoft moves the licences. Checking that every user holds it."},
+		{"transition done", bot.Event{Kind: bot.EventDone, Migration: converted},
+			":white_check_mark: <@U0REQ0001>, done. The users of Contoso Ltd now have Office 365 E1 (subscription `" + kaizalaSubID + "` converted to Office 365 E1 (now subscription `" + newSubID + "`))."},
+		{"renewal done", bot.Event{Kind: bot.EventDone, Migration: renewing},
+			":white_check_mark: <@U0REQ0001>, done. The users of Contoso Ltd now have Office 365 E1 (subscription `" + kaizalaSubID + "` renewed into Office 365 E1 on Sun 3 Jan 2027)."},
+		{"undoing", bot.Event{Kind: bot.EventUndoing, Migration: undoing, Actor: approver2, Message: "the customer <stays>"},
+			":leftwards_arrow_with_hook: <@U0REQ0001>, undo asked by <@U0APR0002> (the customer &lt;stays&gt;): moving the users back to Kaizala Pro, then cancelling subscription `" + newSubID + "` (Office 365 E1)."},
+		{"undoing a renewal", bot.Event{Kind: bot.EventUndoing, Migration: renewing, Actor: approver2},
+			":leftwards_arrow_with_hook: <@U0REQ0001>, undo asked by <@U0APR0002>: removing the change scheduled on subscription `" + kaizalaSubID + "`."},
+		{"undone", bot.Event{Kind: bot.EventUndone, Migration: undoing, Message: "the users are back on Kaizala Pro; subscription " + newSubID + " (Office 365 E1) is cancelled with a refund for its refundable seats"},
+			":leftwards_arrow_with_hook: <@U0REQ0001>, undone: the users are back on Kaizala Pro; subscription " + newSubID + " (Office 365 E1) is cancelled with a refund for its refundable seats."},
+		{"undone, saying nothing", bot.Event{Kind: bot.EventUndone, Migration: undoing},
+			":leftwards_arrow_with_hook: <@U0REQ0001>, undone: the users are back on Kaizala Pro; subscription `" + newSubID + "` (Office 365 E1) is cancelled with a refund."},
 		{"planned", bot.Event{Kind: bot.EventPlanned, Migration: m}, ""},
 		{"approved", bot.Event{Kind: bot.EventApproved, Migration: m, Actor: approver1}, ""},
 		{"started", bot.Event{Kind: bot.EventStarted, Migration: m, Actor: approver1}, "<@U0REQ0001>, approved by <@U0APR0001>; starting."},
@@ -326,7 +365,7 @@ func TestHelp(t *testing.T) {
 	plainHelp := strings.ToLower(string(payload(t, Help("", ""))))
 	for _, want := range []string{"/kaizala plan", "/kaizala approve", "an approver clicks *Approve* on the plan, or types `/kaizala approve &lt;id&gt;`; you cannot approve your own request",
 		"/kaizala list [days]", "/kaizala status &lt;subscription-id | customer domain | customer name&gt;", "/kaizala targets",
-		"/kaizala reject &lt;request-id&gt; &lt;reason&gt;", "/kaizala retry", "/kaizala history", "/kaizala digest", "/kaizala scan", "/kaizala help"} {
+		"/kaizala reject &lt;request-id&gt; &lt;reason&gt;", "/kaizala retry", "/kaizala undo &lt;request-id&gt; [reason]", "[via transition|replace|renewal]", "/kaizala history", "/kaizala digest", "/kaizala scan", "/kaizala help"} {
 		if !strings.Contains(plainHelp, strings.ToLower(want)) {
 			t.Errorf("help does not say %q", want)
 		}
@@ -409,5 +448,77 @@ func TestListMarksOpenPlansAndOwners(t *testing.T) {
 	}
 	if plain := string(payload(t, List([]bot.TrackedSubscription{tr}, 3650, now, cet))); strings.Contains(plain, m.ID) {
 		t.Error("without extras the list names no migration")
+	}
+}
+
+// A plan saved before there was a choice of path looks as it did: no path
+// line, no alternatives, and its Approve dialog as before.
+func TestLegacyPlanSaysNoPath(t *testing.T) {
+	msg := Plan(PlanView{Migration: legacyPlan(bot.StatePendingApproval), Required: 1, Now: now, Location: cet})
+	all := string(payload(t, msg))
+	for _, not := range []string{"*Path:*", "*Alternatives*", "Via replace", "Why:"} {
+		if strings.Contains(all, not) {
+			t.Errorf("a legacy plan says %q", not)
+		}
+	}
+}
+
+// The path line and the alternatives: the chosen path is not listed among
+// them, a possible one gets ✓ and an impossible one ✗ with its reason.
+func TestPlanShowsPathAndAlternatives(t *testing.T) {
+	tests := []struct {
+		name     string
+		m        *bot.Migration
+		want     []string
+		notWant  []string
+		approval string
+	}{
+		{"transition", transitionPlan(bot.StatePendingApproval),
+			[]string{"*Path:* via transition — Partner Center says Office 365 E1 is eligible", "✗ *at renewal:* not possible: its term ends", "✓ *via replace:* buy 25 seats",
+				"*Buy:* nothing: the subscription's 25 seats are converted", "is converted to Office 365 E1 (licences move with it)"},
+			[]string{"✓ *via transition:*", "*Suspend:*", "*Leave to end:*"}, "Via transition. Converts " + kaizalaSubID + " (25 seats) of Contoso Ltd to Office 365 E1; buys nothing; the seats cost USD 250.00/month, USD 3,000.00/term."},
+		{"renewal", renewalPlan(bot.StatePendingApproval),
+			[]string{"*Path:* at renewal — the term ends on 2 Jan 2027", "✗ *via transition:* not possible", "auto-renew is turned on with the change scheduled; renews into Office 365 E1 on 3 Jan 2027",
+				"from then they cost about USD 250.00 a month and USD 3,000.00 for the whole term"},
+			[]string{"✓ *at renewal:*", "*Suspend:*"}, "At renewal. Schedules " + kaizalaSubID + " (25 seats) of Contoso Ltd to renew into Office 365 E1 on Sun 3 Jan 2027, auto-renew on; buys nothing now; from then USD 250.00/month, USD 3,000.00/term."},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			msg := Plan(PlanView{Migration: tt.m, Required: 1, Now: now, Location: cet})
+			all := string(payload(t, msg))
+			for _, w := range tt.want {
+				if !strings.Contains(all, w) {
+					t.Errorf("the plan does not say %q", w)
+				}
+			}
+			for _, w := range tt.notWant {
+				if strings.Contains(all, w) {
+					t.Errorf("the plan says %q", w)
+				}
+			}
+			if c := buttons(msg)[ActionApprove].Confirm.Text.Text; !strings.HasPrefix(c, tt.approval) || len([]rune(c)) > maxConfirmText {
+				t.Errorf("Approve dialog %q, want it to start %q", c, tt.approval)
+			}
+			running := *tt.m
+			running.State = bot.StateVerifying
+			if strings.Contains(string(payload(t, Plan(PlanView{Migration: &running, Required: 1, Now: now, Location: cet}))), "*Alternatives*") {
+				t.Error("an approved plan still lists the alternatives")
+			}
+		})
+	}
+}
+
+// Undo on a done replace says until when it is possible, while the
+// lifecycle offers it (by the wall clock).
+func TestDoneSaysUntilWhenUndoIsPossible(t *testing.T) {
+	m := done()
+	m.Outcome.NewCancellableUntil = time.Now().Add(48 * time.Hour)
+	msg := Plan(PlanView{Migration: m, Required: 1, Now: now, Location: cet})
+	u := buttons(msg)[ActionUndo]
+	if u == nil || u.Confirm == nil || u.Confirm.Title.Text != "Undo migration M7K2QX?" || u.Confirm.Style != slack.StyleDanger {
+		t.Fatalf("Undo button: %+v", u)
+	}
+	if want := "It can be undone until " + stamp(m.Outcome.NewCancellableUntil, cet); !strings.Contains(string(payload(t, msg)), want) {
+		t.Errorf("the done plan does not say %q", want)
 	}
 }
