@@ -35,6 +35,12 @@ type Scanner struct {
 	// ScanReport.Access. One call more per such customer, none for the
 	// others: the scan's time is its calls at the client's rate limit.
 	Probe AccessProbe
+	// Log, when set, lets ScanIncremental read only the customers the
+	// activity log names (incremental.go); without it every scan is full.
+	Log ActivityLog
+	// Overlap is how far before the previous scan's start ScanIncremental
+	// reads the log, for records that show late; default DefaultOverlap.
+	Overlap time.Duration
 }
 
 // AccessProbe reads a customer's licences and tells Partner Center refusing
@@ -81,6 +87,19 @@ type ScanReport struct {
 	// licences Partner Center refused (Scanner.Probe), in customer order:
 	// no migration can be planned for them until a person fixes access.
 	Access []CustomerAccess
+
+	// Incremental is set when the scan read only the customers the activity
+	// log named since Since and took everyone else from the previous report
+	// (ScanIncremental); Rescanned is how many customers it read.
+	Incremental bool
+	Since       time.Time
+	Rescanned   int
+	// FullReason says why ScanIncremental scanned every customer instead
+	// (no previous report, the log unreadable…); "" otherwise.
+	FullReason string
+	// Requests is how many Partner Center requests the scan made: HTTP
+	// attempts when the Source is a RequestMeter, else calls.
+	Requests int
 }
 
 // Expiring returns the findings that are Expiring within days.
@@ -99,33 +118,72 @@ func (r *ScanReport) Expiring(days int) []Finding {
 // refuses in Access; neither stops the scan. Only a failure to list the
 // customers, or ctx ending, fails the whole scan.
 func (s *Scanner) Scan(ctx context.Context) (*ScanReport, error) {
-	now := time.Now
-	if s.Now != nil {
-		now = s.Now
+	ctx, requests := s.meter(ctx)
+	report, err := s.scanAll(ctx)
+	if report != nil {
+		report.Requests = requests()
 	}
-	retired := s.Retired
-	if len(retired) == 0 {
-		retired = DefaultCatalog().Retired
-	}
+	return report, err
+}
+
+// scanAll is Scan without the request count.
+func (s *Scanner) scanAll(ctx context.Context) (*ScanReport, error) {
+	now := s.clock()
 	report := &ScanReport{Started: now()}
+	countCall(ctx)
 	customers, err := s.Source.ListCustomers(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("listing customers: %w", err)
 	}
 	report.Customers = len(customers)
-
-	type result struct {
-		findings []Finding
-		err      error
-		access   *AccessProblem
+	results, err := s.readCustomers(ctx, customers)
+	if err != nil {
+		return nil, err
 	}
-	results := make([]result, len(customers))
+	for i, r := range results {
+		if r.err != nil {
+			report.Failures = append(report.Failures, CustomerFailure{Customer: customers[i], Err: r.err})
+		}
+		if r.access != nil {
+			report.Access = append(report.Access, CustomerAccess{Customer: customers[i], Problem: *r.access})
+		}
+		report.Findings = append(report.Findings, r.findings...)
+	}
+	sortFindings(report.Findings)
+	report.Finished = now()
+	return report, nil
+}
+
+// customerResult is what reading one customer found.
+type customerResult struct {
+	findings []Finding
+	err      error
+	access   *AccessProblem
+}
+
+func (s *Scanner) clock() func() time.Time {
+	if s.Now != nil {
+		return s.Now
+	}
+	return time.Now
+}
+
+// readCustomers reads the customers' subscriptions (and probes their access)
+// concurrently; results are in customers' order. Only ctx ending fails it.
+func (s *Scanner) readCustomers(ctx context.Context, customers []Customer) ([]customerResult, error) {
+	now := s.clock()
+	retired := s.Retired
+	if len(retired) == 0 {
+		retired = DefaultCatalog().Retired
+	}
+	results := make([]customerResult, len(customers))
 	next := make(chan int)
 	var done atomic.Int64
 	var wg sync.WaitGroup
 	for range max(1, min(cmp.Or(s.Concurrency, 8), len(customers))) {
 		wg.Go(func() {
 			for i := range next {
+				countCall(ctx)
 				subs, err := s.Source.ListSubscriptions(ctx, customers[i].ID)
 				if err != nil {
 					results[i].err = err
@@ -152,25 +210,18 @@ feed:
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("scan interrupted: %w", err)
 	}
+	return results, nil
+}
 
-	for i, r := range results {
-		if r.err != nil {
-			report.Failures = append(report.Failures, CustomerFailure{Customer: customers[i], Err: r.err})
-		}
-		if r.access != nil {
-			report.Access = append(report.Access, CustomerAccess{Customer: customers[i], Problem: *r.access})
-		}
-		report.Findings = append(report.Findings, r.findings...)
-	}
-	slices.SortStableFunc(report.Findings, func(a, b Finding) int {
+// sortFindings orders findings by days left, then customer, then subscription.
+func sortFindings(findings []Finding) {
+	slices.SortStableFunc(findings, func(a, b Finding) int {
 		return cmp.Or(
 			cmp.Compare(sortDays(a), sortDays(b)),
 			cmp.Compare(strings.ToLower(a.Customer.Label()), strings.ToLower(b.Customer.Label())),
 			cmp.Compare(a.Subscription.ID, b.Subscription.ID),
 		)
 	})
-	report.Finished = now()
-	return report, nil
 }
 
 // probe reads c's licence pools when c has an active retired-SKU
@@ -181,6 +232,7 @@ func (s *Scanner) probe(ctx context.Context, c Customer, findings []Finding) (*A
 	if s.Probe == nil || !slices.ContainsFunc(findings, func(f Finding) bool { return f.Subscription.Active() }) {
 		return nil, nil
 	}
+	countCall(ctx)
 	_, err := s.Probe.LicensePools(ctx, c.ID)
 	if err == nil {
 		return nil, nil

@@ -239,6 +239,7 @@ func (s *Server) checkoutCart(r *http.Request, p params) reply {
 		s.stats.orders.Add(1)
 		s.stats.checkouts.Add(1)
 		s.recordOrder(r, LedgerCheckout, c.id, o, k.id)
+		s.activityOrder(c, o)
 		return rep
 	})
 }

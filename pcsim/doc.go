@@ -9,7 +9,9 @@
 // rate limits (partner-wide and per customer) with Retry-After, injected 5xx and cut-off connections (at random,
 // or for chosen requests with LoseNextAnswers), and bought seats that show up only after a provisioning delay.
 // GET /_sandbox/ledger lists every money movement, with the refund of a new-commerce cancellation or seat
-// reduction inside its window (refund.go). Options.Commerce chooses which seeded subscriptions are new commerce
+// reduction inside its window (refund.go). GET /v1/auditrecords is the activity log of the sandbox's own changes,
+// and POST /_sandbox/change changes a subscription as its customer or Microsoft would, into that log
+// (auditrecords.go, change.go). Options.Commerce chooses which seeded subscriptions are new commerce
 // (commerce.go); by default some customers' Office 365 E3 is a non-renewing new-commerce subscription near its
 // end (Server.RetiredNCE), to be replaced at renewal by a scheduled change.
 //

@@ -146,6 +146,9 @@ func (s *Server) serveSandbox(r *http.Request) reply {
 	if strings.EqualFold(strings.TrimSuffix(r.URL.Path, "/"), ClockPath) {
 		return s.serveClock(r)
 	}
+	if strings.EqualFold(strings.TrimSuffix(r.URL.Path, "/"), ChangePath) {
+		return s.serveChange(r) // change.go
+	}
 	if !strings.EqualFold(strings.TrimSuffix(r.URL.Path, "/"), LedgerPath) {
 		return notFound("The requested resource " + r.URL.Path + " was not found.")
 	}

@@ -136,6 +136,7 @@ func (s *Server) updateLicenses(r *http.Request, p params) reply {
 			u.licenses = append(u.licenses, heldLicense{skuID: pl.SkuID, excluded: a.ExcludedPlans})
 		}
 		s.stats.licenseUpdates.Add(1)
+		s.activityLicences(c, u, req, now)
 		assigned := req.LicensesToAssign
 		if assigned == nil {
 			assigned = []licenseAssignment{}

@@ -249,6 +249,8 @@ func (s *Server) settle(c *customer, sub *subscription) {
 		r.Header.Set("MS-RequestId", pc.requestID)
 	}
 	s.recordChange(r, c.id, &prev, sub, pc.accepted)
+	// Written now, dated when accepted: a record that appears late (auditrecords.go).
+	s.activitySubscription(s.opts.ClientID, c, &prev, sub, pc.accepted, "")
 }
 
 // ErrNoSuchSubscription is returned by StartRenewal for an unknown customer or subscription.
@@ -377,6 +379,7 @@ func (s *Server) renewDue() {
 // renew starts sub's next term the day after its commitment end, into its scheduled change if it has one; the
 // cancellation window opens again.
 func (s *Server) renew(c *customer, sub *subscription) {
+	prev := *sub
 	start := sub.end.AddDate(0, 0, 1)
 	if sc := sub.scheduled; sc != nil {
 		from, sameQuantity := sub.plan, sc.quantity == sub.quantity
@@ -406,6 +409,7 @@ func (s *Server) renew(c *customer, sub *subscription) {
 		At: start.UTC(), Kind: LedgerRenewal, CustomerID: c.id, SubscriptionID: sub.id, Quantity: sub.quantity,
 		OfferID: sub.offerID, ProductID: sub.plan.ProductID, SkuID: sub.plan.NCESkuID,
 	})
+	s.activitySubscription("", c, &prev, sub, s.now(), "renewal")
 }
 
 // termEnd is the inclusive last day of a term starting on start.

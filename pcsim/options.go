@@ -35,6 +35,9 @@ type Options struct {
 	// NCEEtags gives new-commerce subscriptions an attributes.etag, and requires If-Match for them, like legacy ones.
 	// Default off, as in the doc's new-commerce example; whether live NCE GETs carry an etag is UNCONFIRMED.
 	NCEEtags bool
+	// ActivityLogDelay is how long after it is written a record shows in GET /v1/auditrecords (auditrecords.go);
+	// 0 = at once. How late live records appear is UNCONFIRMED.
+	ActivityLogDelay time.Duration
 	// LegacyPurchases accepts new legacy orders (POST …/orders with a legacy offer id) for Microsoft 365 / Office 365
 	// offers, as in 2020. Default off: such an order is refused with 403 / 2091, as Partner Center has refused new
 	// legacy M365/O365 subscriptions since July 2023 (new-commerce.md §1; the exact live code is UNCONFIRMED).

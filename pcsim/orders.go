@@ -213,6 +213,7 @@ func (s *Server) createOrder(r *http.Request, p params) reply {
 		c.orders = append(c.orders, o)
 		s.stats.orders.Add(1)
 		s.recordOrder(r, LedgerOrder, c.id, o, "")
+		s.activityOrder(c, o)
 		return jsonReply(http.StatusCreated, o.resource(c.id, now))
 	})
 }

@@ -51,6 +51,7 @@ var routes = []route{
 	on("GET", "/v1/customers/{cid}/users/{uid}", userOnly, (*Server).getUser),
 	on("GET", "/v1/customers/{cid}/users/{uid}/licenses", userOnly, (*Server).listUserLicenses),
 	on("POST", "/v1/customers/{cid}/users/{uid}/licenseupdates", userOnly, (*Server).updateLicenses),
+	on("GET", "/v1/auditrecords", appOrUser, (*Server).listActivity),
 	on("GET", "/v1/offers", appOrUser, (*Server).listOffers),
 	on("GET", "/v1/offers/{offer}", appOrUser, (*Server).getOffer),
 	on("GET", "/v1/products", appOrUser, (*Server).listProducts),

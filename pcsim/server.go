@@ -21,6 +21,7 @@ type Server struct {
 	idem      *idempotencyStore
 	stats     counters
 	ledger    ledger
+	activity  activityLog // GET /v1/auditrecords (auditrecords.go)
 
 	mu        sync.Mutex // guards world and settledAt
 	world     *world

@@ -154,6 +154,7 @@ func (s *Server) patchSubscription(r *http.Request, p params) reply {
 			prev := *sub
 			*sub = next
 			s.recordChange(r, c.id, &prev, sub, now)
+			s.activitySubscription(s.opts.ClientID, c, &prev, sub, now, "")
 		}
 		return jsonReply(http.StatusOK, s.showSubscription(c, sub))
 	})

@@ -376,4 +376,5 @@ func (s *Server) completeTransition(c *customer, t *transition, now time.Time) {
 		FromSubscriptionID: t.from.id, Quantity: t.quantity, OfferID: t.to.catalogItemID(),
 		ProductID: t.to.ProductID, SkuID: t.to.NCESkuID, MSRequestID: t.requestID,
 	})
+	s.activityTransition(c, t, now)
 }
