@@ -47,11 +47,12 @@ Settings (environment; *_FILE variants hold secrets in files):
   KAIZALA_VIEWER_GROUP       a Slack user group ID whose members may see
                              (nobody else may use the bot; with none of these, only approvers)
   KAIZALA_SCAN_INTERVAL      between scans (default 6h; one scan at start)
+  KAIZALA_FULL_SCAN_INTERVAL between scans of every customer; the others read the activity log (default 24h)
   KAIZALA_ALERT_DAYS         alert thresholds in days left (default 90,60,30,14,7,3,1)
   KAIZALA_OWNERS             CSV or YAML file: customer (domain or id) → account owner's user ID[, channel]
   KAIZALA_APPROVAL_REMINDER  remind approvers of a waiting plan after (default 4h; 0: never)
   KAIZALA_RENEWAL_LEAD       change at renewal only if the term ends further ahead (default 14d)
-  KAIZALA_DB                 SQLite database (default ./kaizalabot.db)
+  KAIZALA_DB                 SQLite database file, or postgres://… URL (default ./kaizalabot.db)
   KAIZALA_LISTEN             HTTP address (default :3000): /slack/*, /healthz, /metrics
   KAIZALA_CATALOG            YAML file extending the catalog of retired SKUs and targets
   KAIZALA_AUDIT_KEY          HMAC key for the audit chain (optional)
@@ -190,12 +191,12 @@ func startServer(parent context.Context, cfg config.Serve, log *logrus.Logger, l
 	worker := &bot.Worker{Leases: db, TTL: cfg.LeaseTTL, Log: log, OnChange: m.SetWorker, OnDegraded: m.SetDegraded}
 	engine := &bot.Engine{PC: pc, Store: db, Catalog: catalog, Log: log, Policy: policy, RenewalLead: cfg.RenewalLead}
 	app = slackbot.New(&slackbot.App{
-		Engine: engine, Scanner: &bot.Scanner{Source: pc, Probe: pc, Retired: catalog.Retired, Location: cfg.Location},
+		Engine: engine, Scanner: &bot.Scanner{Source: pc, Probe: pc, Log: pc, Retired: catalog.Retired, Location: cfg.Location},
 		Store: db, PC: pc, Catalog: catalog, Slack: api, TeamID: me.TeamID, Metrics: m, Log: log, Worker: worker,
 		Owners: cfg.Owners,
 		Config: slackbot.Config{
 			AlertChannel: cfg.AlertChannel, DigestChannel: cfg.DigestChannel, AlertDays: cfg.AlertDays,
-			DigestSchedule: cfg.DigestSchedule, ScanInterval: cfg.ScanInterval, Location: cfg.Location,
+			DigestSchedule: cfg.DigestSchedule, ScanInterval: cfg.ScanInterval, FullScanInterval: cfg.FullScanInterval, Location: cfg.Location,
 			ApprovalReminder: cfg.ApprovalReminder,
 		},
 	})

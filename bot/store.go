@@ -112,4 +112,9 @@ type ScanSummary struct {
 	// Access are the customers whose licences Partner Center refused, each
 	// with what a person must do about it.
 	Access []ScanAccess
+	// Requests is how many Partner Center requests the scan cost and
+	// Incremental whether it read only the customers the activity log
+	// named; the worker that scanned knows them (0 and false when unknown).
+	Requests    int
+	Incremental bool
 }

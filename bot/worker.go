@@ -250,4 +250,5 @@ type SignalStore interface {
 const (
 	SignalMigrations = "migrations" // a migration was approved, retried or overridden: run it
 	SignalScan       = "scan"       // a person asked for a scan
+	SignalScanFull   = "scan.full"  // a person asked for a full scan
 )

@@ -49,6 +49,9 @@ type Serve struct {
 	// for approval before its approvers are reminded, and then between
 	// reminders; 0 turns reminders off.
 	ApprovalReminder time.Duration
+	// FullScanInterval is KAIZALA_FULL_SCAN_INTERVAL: how often a scan
+	// reads every customer; the scans between read the activity log.
+	FullScanInterval time.Duration
 	// RenewalLead is KAIZALA_RENEWAL_LEAD: how far ahead a new-commerce
 	// term must end for a plan to change at renewal rather than replace.
 	RenewalLead time.Duration
@@ -59,8 +62,10 @@ const (
 	DefaultSlackAPIURL    = "https://slack.com/api/"
 	DefaultDigestSchedule = "0 9 * * 1-5"
 	DefaultScanInterval   = 6 * time.Hour
-	DefaultDB             = "./kaizalabot.db"
-	DefaultListen         = ":3000"
+	// DefaultFullScanInterval is KAIZALA_FULL_SCAN_INTERVAL's default.
+	DefaultFullScanInterval = 24 * time.Hour
+	DefaultDB               = "./kaizalabot.db"
+	DefaultListen           = ":3000"
 	// DefaultApprovalReminder is KAIZALA_APPROVAL_REMINDER's default.
 	DefaultApprovalReminder = 4 * time.Hour
 	// MinSigningSecret is the length of Slack's signing secrets (32 hex
@@ -170,6 +175,14 @@ func LoadServe(e Env, p *Problems) Serve {
 			p.Addf("KAIZALA_APPROVAL_REMINDER=%q: want a duration of at least 1m, e.g. 4h, or 0 for no reminders", every)
 		} else {
 			s.ApprovalReminder = d
+		}
+	}
+	s.FullScanInterval = DefaultFullScanInterval
+	if every := e.String("KAIZALA_FULL_SCAN_INTERVAL", ""); every != "" {
+		if d, err := time.ParseDuration(every); err != nil || d < time.Minute {
+			p.Addf("KAIZALA_FULL_SCAN_INTERVAL=%q: want a duration of at least 1m, e.g. 24h", every)
+		} else {
+			s.FullScanInterval = d
 		}
 	}
 	s.RenewalLead = bot.DefaultRenewalLead

@@ -17,6 +17,9 @@ type Metrics struct {
 	Registry *prometheus.Registry
 	// Scans by result: ok, partial (some customers unreadable), failed.
 	Scans *prometheus.CounterVec
+	// ScanRequests is what each scan cost in Partner Center requests, by
+	// kind (full, incremental): the activity log is what keeps it small.
+	ScanRequests *prometheus.HistogramVec
 	// PCCalls are Partner Center HTTP attempts by status code ("0" when no
 	// answer arrived).
 	PCCalls *prometheus.CounterVec
@@ -40,6 +43,10 @@ func New(store bot.Store) *Metrics {
 		Scans: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "kaizalabot_scans_total", Help: "Scans of all customers' subscriptions, by result.",
 		}, []string{"result"}),
+		ScanRequests: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "kaizalabot_scan_partner_center_requests", Help: "Partner Center requests per scan, by kind (full, incremental).",
+			Buckets: []float64{1, 5, 20, 100, 500, 2000, 10000, 50000},
+		}, []string{"kind"}),
 		PCCalls: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "kaizalabot_partner_center_calls_total", Help: "Partner Center HTTP attempts, by status code (0: no answer).",
 		}, []string{"status"}),
@@ -68,7 +75,10 @@ func New(store bot.Store) *Metrics {
 	for _, method := range []string{"chat.postMessage", "chat.update", "response_url"} {
 		m.SlackErrors.WithLabelValues(method, "ratelimited")
 	}
-	m.Registry.MustRegister(m.Scans, m.PCCalls, m.PCThrottled, m.SlackErrors, m.Ack, m.Worker, m.DBDegraded,
+	for _, k := range []string{"full", "incremental"} {
+		m.ScanRequests.WithLabelValues(k)
+	}
+	m.Registry.MustRegister(m.Scans, m.ScanRequests, m.PCCalls, m.PCThrottled, m.SlackErrors, m.Ack, m.Worker, m.DBDegraded,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if store != nil {
 		m.Registry.MustRegister(&migrationStates{store: store})

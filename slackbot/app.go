@@ -51,7 +51,10 @@ type Config struct {
 	AlertDays      []int  // default bot.DefaultAlertDays
 	DigestSchedule string // cron, default "0 9 * * 1-5"
 	ScanInterval   time.Duration
-	Location       *time.Location
+	// FullScanInterval is how often a scan reads every customer; the scans
+	// between read only the customers the activity log names. Default 24h.
+	FullScanInterval time.Duration
+	Location         *time.Location
 	// ApprovalReminder is how long a plan waits for approval before its
 	// approvers are reminded in its thread, and then between reminders;
 	// 0: no reminders.
@@ -85,7 +88,12 @@ type App struct {
 	scanning    sync.Mutex // held while a scan runs; guards lastScan
 	lastScan    ScanResult
 	lastScanErr error
-	base        context.Context
+	// prevScan is the last scan's report (the next incremental scan starts
+	// from it; the digest reads its cost) and lastFull when the last full
+	// scan started; both are set with the scanning lock held.
+	prevScan atomic.Pointer[bot.ScanReport]
+	lastFull time.Time
+	base     context.Context
 	// throttled counts Partner Center 429s; digests report the difference.
 	throttled         atomic.Int64
 	throttledAtDigest atomic.Int64
@@ -153,13 +161,15 @@ func (a *App) Work(ctx context.Context) {
 	if a.ScanInterval > 0 {
 		work.Go(func() { a.scanLoop(ctx) })
 	}
-	work.Go(func() {
-		bot.WatchSignal(ctx, a.Store, bot.SignalScan, 200*time.Millisecond, func(ctx context.Context) {
-			if _, err := a.Scan(ctx); err != nil && ctx.Err() == nil {
-				a.Log.WithError(err).Error("the scan a person asked for failed")
-			}
+	for signal, full := range map[string]bool{bot.SignalScan: false, bot.SignalScanFull: true} {
+		work.Go(func() {
+			bot.WatchSignal(ctx, a.Store, signal, 200*time.Millisecond, func(ctx context.Context) {
+				if _, err := a.ScanNow(ctx, full); err != nil && ctx.Err() == nil {
+					a.Log.WithError(err).Error("the scan a person asked for failed")
+				}
+			})
 		})
-	})
+	}
 	if a.ApprovalReminder > 0 {
 		work.Go(func() { a.remindApprovers(ctx) })
 	}
@@ -244,8 +254,17 @@ type ScanResult struct {
 	Joined bool
 }
 
-// Scan reads every customer, records what it found, and alerts.
-func (a *App) Scan(ctx context.Context) (ScanResult, error) {
+// Scan scans as the schedule says (ScanNow with full false), records what
+// it found, and alerts.
+func (a *App) Scan(ctx context.Context) (ScanResult, error) { return a.ScanNow(ctx, false) }
+
+// ScanNow scans, records what it found, and alerts. The scan reads every
+// customer when full is set, at the first scan of this worker, and once
+// FullScanInterval has passed since the last full one; otherwise it reads
+// only the customers the activity log names since the last scan (days left
+// are worked out from end dates, and the full scans catch what the log does
+// not show).
+func (a *App) ScanNow(ctx context.Context, full bool) (ScanResult, error) {
 	if !a.scanning.TryLock() {
 		a.scanning.Lock()
 		res, err := a.lastScan, a.lastScanErr
@@ -254,16 +273,31 @@ func (a *App) Scan(ctx context.Context) (ScanResult, error) {
 		return res, err
 	}
 	defer a.scanning.Unlock()
-	res, err := a.scan(ctx)
+	res, err := a.scan(ctx, full)
 	a.lastScan, a.lastScanErr = res, err
 	return res, err
 }
 
-func (a *App) scan(ctx context.Context) (ScanResult, error) {
-	report, err := a.Scanner.Scan(ctx)
+// scan runs one scan; the scanning lock is held.
+func (a *App) scan(ctx context.Context, full bool) (ScanResult, error) {
+	every := cmp.Or(a.FullScanInterval, 24*time.Hour)
+	var report *bot.ScanReport
+	var err error
+	if full || a.prevScan.Load() == nil || !a.Now().Before(a.lastFull.Add(every)) {
+		report, err = a.Scanner.Scan(ctx)
+	} else {
+		report, err = a.Scanner.ScanIncremental(ctx, a.prevScan.Load())
+	}
 	if err != nil {
 		a.countScan("failed")
 		return ScanResult{}, err
+	}
+	a.prevScan.Store(report)
+	if !report.Incremental {
+		a.lastFull = report.Started
+	}
+	if a.Metrics != nil {
+		a.Metrics.ScanRequests.WithLabelValues(scanKind(report)).Observe(float64(report.Requests))
 	}
 	if len(report.Failures) > 0 || len(report.Access) > 0 {
 		a.countScan("partial")
@@ -276,6 +310,14 @@ func (a *App) scan(ctx context.Context) (ScanResult, error) {
 	posted, err := a.alert(ctx, report)
 	a.tellOwners(ctx, report.Findings) // once per alert, by a claim of its own
 	return ScanResult{Report: report, Alerts: posted}, err
+}
+
+// scanKind names a scan for the metrics and people: full or incremental.
+func scanKind(r *bot.ScanReport) string {
+	if r.Incremental {
+		return "incremental"
+	}
+	return "full"
 }
 
 func (a *App) countScan(result string) {
@@ -297,6 +339,11 @@ func (a *App) PostDigest(ctx context.Context) (string, error) {
 	d, err := bot.BuildDigest(ctx, a.Store, now, since)
 	if err != nil {
 		return "", err
+	}
+	// What the last scan cost is known to the worker that ran it, which is
+	// the one posting the digest.
+	if r := a.prevScan.Load(); r != nil && d.Scan != nil && r.Started.Equal(d.Scan.Started) {
+		d.Scan.Requests, d.Scan.Incremental = r.Requests, r.Incremental
 	}
 	total := a.throttled.Load()
 	d.Throttled = int(total - a.throttledAtDigest.Load())

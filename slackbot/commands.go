@@ -72,19 +72,35 @@ func (a *App) Command(ctx context.Context, cmd slack.SlashCommand) *slack.Msg {
 		a.background(cmd.ResponseURL, func(ctx context.Context) slackview.Message { return a.digestNow(ctx, actor) })
 		return ephemeral(slackview.Info("Putting the digest together…"))
 	case "scan":
+		full := false
+		switch strings.ToLower(strings.Join(args, " ")) {
+		case "":
+		case "full":
+			full = true
+		default:
+			return ephemeral(slackview.Refusal(fmt.Sprintf("%q is not a kind of scan: type /kaizala scan (what changed since the last scan, from Partner Center's activity log) or /kaizala scan full (every customer).", strings.Join(args, " "))))
+		}
+		what := "what changed in Partner Center's activity log since the last scan"
+		if full {
+			what = "every customer's subscriptions"
+		}
 		if !a.isWorker() {
 			// Another process is the worker: it scans (two scans at once
 			// would spend the rate limit twice and alert twice).
+			signal := bot.SignalScan
+			if full {
+				signal = bot.SignalScanFull
+			}
 			a.background(cmd.ResponseURL, func(ctx context.Context) slackview.Message {
-				if err := a.Store.RaiseSignal(ctx, bot.SignalScan); err != nil {
+				if err := a.Store.RaiseSignal(ctx, signal); err != nil {
 					return a.failure("asking for a scan", err)
 				}
-				return slackview.Info("The worker is scanning every customer's subscriptions now; new alerts appear in the alert channel.")
+				return slackview.Info("The worker is scanning " + what + " now; new alerts appear in the alert channel.")
 			})
 			return ephemeral(slackview.Info("Asking the worker to scan…"))
 		}
-		a.background(cmd.ResponseURL, func(ctx context.Context) slackview.Message { return a.scanReply(ctx) })
-		return ephemeral(slackview.Info("Scanning every customer's subscriptions; I'll tell you here when it's done."))
+		a.background(cmd.ResponseURL, func(ctx context.Context) slackview.Message { return a.scanReply(ctx, full) })
+		return ephemeral(slackview.Info("Scanning " + what + "; I'll tell you here when it's done."))
 	}
 	return ephemeral(slackview.Help(verb, didYouMean(verb, verbs)))
 }
@@ -460,8 +476,8 @@ func (a *App) digestNow(ctx context.Context, actor bot.Actor) slackview.Message 
 	return slackview.Info("The digest is posted in the digest channel (" + channel + ").")
 }
 
-func (a *App) scanReply(ctx context.Context) slackview.Message {
-	res, err := a.Scan(ctx)
+func (a *App) scanReply(ctx context.Context, full bool) slackview.Message {
+	res, err := a.ScanNow(ctx, full)
 	switch {
 	case err != nil:
 		return a.failure("scanning", err)
@@ -469,8 +485,15 @@ func (a *App) scanReply(ctx context.Context) slackview.Message {
 		return slackview.Info("The scan that was running did not finish; try again in a minute.")
 	}
 	r := res.Report
-	msg := fmt.Sprintf("Scan done: %d customers read, %d expiring Kaizala Pro subscriptions within 90 days, %d new alerts in %s.",
-		r.Customers, len(r.Expiring(90)), res.Alerts, channelMention(a.AlertChannel))
+	read := fmt.Sprintf("%d customers read", r.Customers)
+	if r.Incremental {
+		read = fmt.Sprintf("%d of %d customers read again (the activity log named them)", r.Rescanned, r.Customers)
+	}
+	msg := fmt.Sprintf("Scan done: %s with %d Partner Center requests, %d expiring subscriptions of retired products within 90 days, %d new alerts in %s.",
+		read, r.Requests, len(r.Expiring(90)), res.Alerts, channelMention(a.AlertChannel))
+	if r.FullReason != "" {
+		msg += " Every customer was read: " + r.FullReason + "."
+	}
 	if n := len(r.Failures); n > 0 {
 		msg += fmt.Sprintf(" %d customers could not be read (first: %s: %v).", n, r.Failures[0].Customer.Label(), r.Failures[0].Err)
 	}

@@ -117,6 +117,13 @@ func scanHealth(d *bot.Digest, sinceWhen string, loc *time.Location) string {
 	}
 	out := fmt.Sprintf("Last scan %s, took %s: %s read, %s of retired products found.",
 		stamp(s.Started, loc), took, plural(s.Customers, "customer", "customers"), plural(s.Findings, "subscription", "subscriptions"))
+	if s.Requests > 0 {
+		kind := "a full scan"
+		if s.Incremental {
+			kind = "an incremental scan, from the activity log"
+		}
+		out += fmt.Sprintf(" It cost %s (%s).", plural(s.Requests, "Partner Center request", "Partner Center requests"), kind)
+	}
 	if len(s.Failures) == 0 && len(s.Access) == 0 {
 		out += " Every customer could be read."
 	}

@@ -26,7 +26,7 @@ var commands = []command{
 	{"undo <request-id> [reason]", "takes a finished migration back while Partner Center allows it: the users move back and the new subscription is cancelled for a refund, or a scheduled change at renewal is removed (approvers other than the requester)", "/kaizala undo M7K2QX customer changed their mind"},
 	{"history [subscription-id | customer | request-id]", "who did what and when", "/kaizala history M7K2QX"},
 	{"digest", "posts the daily digest now", "/kaizala digest"},
-	{"scan", "reads every customer's subscriptions now", "/kaizala scan"},
+	{"scan [full]", "reads what changed since the last scan now (the customers Partner Center's activity log names); `full` reads every customer", "/kaizala scan full"},
 }
 
 // Verbs are the first words of the commands, each once, in help order:
