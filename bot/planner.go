@@ -271,27 +271,38 @@ type holder struct {
 	hasTarget bool
 }
 
-// holders returns the users holding retiredSku, reading each user's licences
-// concurrently (the client's rate limiter sets the pace).
+// holders returns the users holding retiredSku.
 func (e *Engine) holders(ctx context.Context, customerID string, users []User, retiredSku, targetSku string) ([]holder, error) {
-	var (
-		mu       sync.Mutex
-		out      []holder
-		firstErr error
-		wg       sync.WaitGroup
-	)
-	next := make(chan User)
+	var out []holder
+	var firstErr error
+	readLicences(ctx, e, customerID, users, func(u User) string { return u.ID }, func(u User, skus []string, err error) {
+		switch {
+		case err != nil && firstErr == nil:
+			firstErr = fmt.Errorf("reading the licences of %s: %w", u.UPN, err)
+		case err == nil && containsID(skus, retiredSku):
+			out = append(out, holder{User: u, hasTarget: containsID(skus, targetSku)})
+		}
+	})
+	if firstErr != nil {
+		return nil, firstErr
+	}
+	slices.SortFunc(out, func(a, b holder) int { return cmp.Compare(strings.ToLower(a.UPN), strings.ToLower(b.UPN)) })
+	return out, nil
+}
+
+// readLicences reads the licences of each of users concurrently (the
+// client's rate limiter sets the pace) and hands each answer to each, one
+// at a time.
+func readLicences[T any](ctx context.Context, e *Engine, customerID string, users []T, id func(T) string, each func(T, []string, error)) {
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	next := make(chan T)
 	for range max(1, min(e.concurrency(), len(users))) {
 		wg.Go(func() {
 			for u := range next {
-				skus, err := e.PC.UserSkuIDs(ctx, customerID, u.ID)
+				skus, err := e.PC.UserSkuIDs(ctx, customerID, id(u))
 				mu.Lock()
-				switch {
-				case err != nil && firstErr == nil:
-					firstErr = fmt.Errorf("reading the licences of %s: %w", u.UPN, err)
-				case err == nil && containsID(skus, retiredSku):
-					out = append(out, holder{User: u, hasTarget: containsID(skus, targetSku)})
-				}
+				each(u, skus, err)
 				mu.Unlock()
 			}
 		})
@@ -301,11 +312,6 @@ func (e *Engine) holders(ctx context.Context, customerID string, users []User, r
 	}
 	close(next)
 	wg.Wait()
-	if firstErr != nil {
-		return nil, firstErr
-	}
-	slices.SortFunc(out, func(a, b holder) int { return cmp.Compare(strings.ToLower(a.UPN), strings.ToLower(b.UPN)) })
-	return out, nil
 }
 
 func containsID(ids []string, id string) bool {

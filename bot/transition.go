@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"sync"
 	"time"
 )
 
@@ -173,35 +172,18 @@ func (e *Engine) verifyHolders(ctx context.Context, m *Migration) error {
 		return err
 	}
 	users := append(append([]PlanUser{}, m.Plan.Move...), m.Plan.CannotMove...)
-	var (
-		mu       sync.Mutex
-		wrong    []string
-		firstErr error
-		wg       sync.WaitGroup
-	)
-	next := make(chan PlanUser)
-	for range max(1, min(e.concurrency(), len(users))) {
-		wg.Go(func() {
-			for u := range next {
-				skus, err := e.PC.UserSkuIDs(ctx, m.CustomerID, u.ID)
-				mu.Lock()
-				switch {
-				case err != nil:
-					firstErr = cmp.Or(firstErr, fmt.Errorf("reading the licences of %s: %w", u.UPN, err))
-				case containsID(skus, m.Plan.RetiredSkuID):
-					wrong = append(wrong, u.UPN+" (still holds "+m.Plan.Retired+")")
-				case !containsID(skus, m.Plan.Target.SkuID):
-					wrong = append(wrong, u.UPN+" (holds no "+m.Plan.Target.Name+")")
-				}
-				mu.Unlock()
-			}
-		})
-	}
-	for _, u := range users {
-		next <- u
-	}
-	close(next)
-	wg.Wait()
+	var wrong []string
+	var firstErr error
+	readLicences(ctx, e, m.CustomerID, users, func(u PlanUser) string { return u.ID }, func(u PlanUser, skus []string, err error) {
+		switch {
+		case err != nil:
+			firstErr = cmp.Or(firstErr, fmt.Errorf("reading the licences of %s: %w", u.UPN, err))
+		case containsID(skus, m.Plan.RetiredSkuID):
+			wrong = append(wrong, u.UPN+" (still holds "+m.Plan.Retired+")")
+		case !containsID(skus, m.Plan.Target.SkuID):
+			wrong = append(wrong, u.UPN+" (holds no "+m.Plan.Target.Name+")")
+		}
+	})
 	if firstErr != nil {
 		return e.failStep(ctx, &st, "checking the users", firstErr)
 	}
