@@ -37,7 +37,7 @@ recompute; but an older copy of the whole file would pass too, so compare the
 head it prints with a copy kept elsewhere (the daily digest posts it).
 
 Settings (environment):
-  KAIZALA_DB          the database (default ./kaizalabot.db); --db overrides it
+  KAIZALA_DB          the database: a SQLite file or a postgres://… URL (default ./kaizalabot.db); --db overrides it
   KAIZALA_AUDIT_KEY   the key the history's hashes are made with, if one is set
                       (or KAIZALA_AUDIT_KEY_FILE); --verify needs it
 

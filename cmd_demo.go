@@ -137,7 +137,7 @@ func startDemo(ctx context.Context, opts demoOptions) (*demo, error) {
 	// the audit history stay).
 	db, err := storage.Open(ctx, opts.DB, storage.Options{})
 	if err != nil {
-		return nil, fmt.Errorf("--db %s: %w", opts.DB, err)
+		return nil, fmt.Errorf("--db %s: %w", storage.RedactDSN(opts.DB), err)
 	}
 	err = db.ForgetSlackMessages(ctx)
 	db.Close()

@@ -2,7 +2,6 @@ package storage
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"time"
 )
@@ -58,7 +57,7 @@ func (db *DB) RecordAlertMessage(ctx context.Context, m AlertMessage) error {
 	if posted.IsZero() {
 		posted = db.now()
 	}
-	err := db.inTx(ctx, func(tx *sql.Tx) error {
+	err := db.inTx(ctx, func(tx *txn) error {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO alert_messages (channel, ts, thread_ts, kind, posted_at, rendered, settled, updated_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
 			m.Channel, m.TS, m.ThreadTS, m.Kind, formatTime(posted), m.Rendered, m.Settled, now); err != nil {
@@ -163,7 +162,7 @@ func (db *DB) SetAlertRendered(ctx context.Context, channel, ts, rendered string
 // ts) crossed threshold, and unsettles the message so that scans render it
 // again; a subscription not on that message is ErrNotFound.
 func (db *DB) RaiseAlertLine(ctx context.Context, channel, ts, subscriptionID string, threshold int) error {
-	err := db.inTx(ctx, func(tx *sql.Tx) error {
+	err := db.inTx(ctx, func(tx *txn) error {
 		res, err := tx.ExecContext(ctx, `UPDATE alert_lines SET threshold = ? WHERE channel = ? AND ts = ? AND subscription_id = ?`,
 			threshold, channel, ts, subscriptionID)
 		if err == nil {

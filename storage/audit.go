@@ -52,6 +52,8 @@ const auditHeadPrefix = "kaizalabot-audit-head-v1\n"
 
 // detailDomain is an audit row's detail.customerDomain; NULL when the detail
 // is not JSON (edited: VerifyAudit reports it) rather than failing the query.
+// json_valid and json_extract are SQLite's; PostgreSQL's schema defines the
+// two (migrations/postgres/0001_init.sql).
 const detailDomain = `(CASE WHEN json_valid(detail) THEN json_extract(detail, '$.customerDomain') END)`
 
 const auditColumns = `seq, at, actor_id, actor_name, action, customer_id, subscription_id, migration_id,
@@ -112,8 +114,13 @@ type auditHead struct {
 }
 
 func readAuditHead(ctx context.Context, q querier) (auditHead, error) {
+	return readAuditHeadAs(ctx, q, "")
+}
+
+// readAuditHeadAs reads the head with a locking clause (see appendAudit).
+func readAuditHeadAs(ctx context.Context, q querier, lock string) (auditHead, error) {
 	var h auditHead
-	err := q.QueryRowContext(ctx, `SELECT seq, hash, mac FROM audit_head WHERE id = 1`).Scan(&h.seq, &h.hash, &h.mac)
+	err := q.QueryRowContext(ctx, `SELECT seq, hash, mac FROM audit_head WHERE id = 1`+lock).Scan(&h.seq, &h.hash, &h.mac)
 	return h, err
 }
 
@@ -193,20 +200,26 @@ func (db *DB) AppendAudit(ctx context.Context, entries ...bot.AuditEntry) error 
 	if len(entries) == 0 {
 		return nil
 	}
-	if err := db.inTx(ctx, func(tx *sql.Tx) error { return db.appendAudit(ctx, tx, entries) }); err != nil {
+	if err := db.inTx(ctx, func(tx *txn) error { return db.appendAudit(ctx, tx, entries) }); err != nil {
 		return fmt.Errorf("appending to the audit history: %w", err)
 	}
 	return nil
 }
 
 // appendAudit appends entries after the head, inside tx. The transaction
-// holds the write lock from BEGIN (readWriteParams), so no other append can
-// read the same head.
-func (db *DB) appendAudit(ctx context.Context, tx *sql.Tx, entries []bot.AuditEntry) error {
+// holds the write lock from its start (see inTx: SQLite's immediate BEGIN,
+// PostgreSQL's advisory lock), so no other append can read the same head
+// and link a row to it. On PostgreSQL the head's row is also locked FOR
+// UPDATE: under read committed two transactions reading the head unlocked
+// would both append after the same row, and the row lock keeps the chain
+// whole even if a write path ever came here without the advisory lock. The
+// order is always the advisory lock, then the head, so the two cannot
+// deadlock.
+func (db *DB) appendAudit(ctx context.Context, tx *txn, entries []bot.AuditEntry) error {
 	if len(entries) == 0 {
 		return nil
 	}
-	head, err := readAuditHead(ctx, tx)
+	head, err := readAuditHeadAs(ctx, tx, db.d.lockForUpdate())
 	if errors.Is(err, sql.ErrNoRows) {
 		return errors.New("the audit head is missing (the history was tampered with; check with audit --verify)")
 	}
@@ -247,7 +260,7 @@ func (db *DB) appendAudit(ctx context.Context, tx *sql.Tx, entries []bot.AuditEn
 // hide that, so fail closed as for a missing head. A head on a row that
 // VerifyAudit reports anyway (unkeyed, made with another key, edited) is
 // appended after as before: nothing is hidden, and the bot keeps working.
-func (db *DB) checkHeadForAppend(ctx context.Context, tx *sql.Tx, head auditHead) error {
+func (db *DB) checkHeadForAppend(ctx context.Context, tx *txn, head auditHead) error {
 	if head.mac != "" && head.macOK(db.auditKey) {
 		return nil
 	}
@@ -318,11 +331,15 @@ func (db *DB) Audit(ctx context.Context, f bot.AuditFilter) ([]bot.AuditEntry, e
 	var where []string
 	var args []any
 	if f.Customer != "" {
+		// lower(x) = lower(?) rather than COLLATE NOCASE, which PostgreSQL
+		// lacks: SQLite's lower() folds ASCII letters only, so in SQLite it
+		// is the same comparison. The id and domain columns are case-insensitive
+		// themselves (NOCASE, citext).
 		where = append(where, `(customer_id = ?
-			OR `+detailDomain+` = ? COLLATE NOCASE
+			OR lower(`+detailDomain+`) = lower(?)
 			OR customer_id IN (SELECT customer_id FROM migrations WHERE customer_domain = ?
 				UNION SELECT customer_id FROM tracked_subscriptions WHERE customer_domain = ?
-				UNION SELECT customer_id FROM audit_log WHERE customer_id != '' AND `+detailDomain+` = ? COLLATE NOCASE))`)
+				UNION SELECT customer_id FROM audit_log WHERE customer_id != '' AND lower(`+detailDomain+`) = lower(?)))`)
 		args = append(args, f.Customer, f.Customer, f.Customer, f.Customer, f.Customer)
 	}
 	if f.SubscriptionID != "" {
@@ -382,7 +399,7 @@ type AuditVerification struct {
 func (db *DB) VerifyAudit(ctx context.Context) (AuditVerification, error) {
 	w := chainWalk{key: db.auditKey, next: 1, prev: genesisHash}
 	// One transaction, so the rows and the head are one snapshot.
-	err := db.inTx(ctx, func(tx *sql.Tx) error {
+	err := db.inTx(ctx, func(tx *txn) error {
 		rows, err := tx.QueryContext(ctx, `SELECT `+auditColumns+` FROM audit_log ORDER BY seq`)
 		if err != nil {
 			return err

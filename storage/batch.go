@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/mattn/go-sqlite3"
-
 	"github.com/kaizalabot/kaizalabot/bot"
 )
 
@@ -45,12 +43,12 @@ func (db *DB) CreateBatch(ctx context.Context, b *bot.Batch, audit ...bot.AuditE
 	if created.IsZero() {
 		created = db.now()
 	}
-	err = db.inTx(ctx, func(tx *sql.Tx) error {
+	err = db.inTx(ctx, func(tx *txn) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO batches (`+batchColumns+`)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)`,
 			b.ID, b.Target, b.TargetName, b.WithinDays, b.Owner, b.Requester.ID, b.Requester.Name, b.Hash, b.State, unplannedJSON,
 			b.RejectedBy.ID, b.RejectedBy.Name, b.RejectReason, formatTime(created), formatTime(created))
-		if isConstraint(err, sqlite3.ErrConstraintPrimaryKey) {
+		if isConstraint(err, constraintPrimaryKey) {
 			return fmt.Errorf("batch id %s is taken: %w", b.ID, bot.ErrConflict)
 		}
 		if err != nil {
@@ -60,7 +58,7 @@ func (db *DB) CreateBatch(ctx context.Context, b *bot.Batch, audit ...bot.AuditE
 			_, err := tx.ExecContext(ctx, `INSERT INTO batch_members (batch_id, migration_id, position, plan_hash) VALUES (?, ?, ?, ?)`,
 				b.ID, m.MigrationID, i, m.PlanHash)
 			switch {
-			case isConstraint(err, sqlite3.ErrConstraintUnique), isConstraint(err, sqlite3.ErrConstraintPrimaryKey):
+			case isConstraint(err, constraintUnique), isConstraint(err, constraintPrimaryKey):
 				return fmt.Errorf("migration %s is already in a batch: %w", m.MigrationID, bot.ErrConflict)
 			case err != nil:
 				return notFoundIfNoParent(err)
@@ -119,7 +117,7 @@ func (db *DB) GetBatch(ctx context.Context, id string) (*bot.Batch, error) {
 // either) and leaves b as it was.
 func (db *DB) SaveBatch(ctx context.Context, b *bot.Batch, audit ...bot.AuditEntry) error {
 	updated := db.now()
-	err := db.inTx(ctx, func(tx *sql.Tx) error {
+	err := db.inTx(ctx, func(tx *txn) error {
 		res, err := tx.ExecContext(ctx, `UPDATE batches SET state = ?, rejected_by_id = ?, rejected_by_name = ?, reject_reason = ?,
 			updated_at = ?, version = version + 1
 			WHERE id = ? AND version = ?`,
@@ -157,7 +155,7 @@ func (db *DB) BatchMigrations(ctx context.Context, batchID string) ([]*bot.Migra
 	// A subquery, since batch_members has a plan_hash column too.
 	rows, err := db.sql.QueryContext(ctx, `SELECT `+migrationColumns+` FROM (
 			SELECT m.*, b.position AS batch_position FROM migrations m JOIN batch_members b ON b.migration_id = m.id
-			WHERE b.batch_id = ?)
+			WHERE b.batch_id = ?) AS members
 		ORDER BY batch_position`, batchID)
 	if err != nil {
 		return nil, fmt.Errorf("reading the migrations of batch %s: %w", batchID, err)
@@ -194,7 +192,7 @@ func (db *DB) SetBatchMessage(ctx context.Context, batchID, channel, ts string) 
 		ON CONFLICT (batch_id) DO UPDATE SET channel = excluded.channel, ts = excluded.ts, updated_at = excluded.updated_at`,
 		batchID, channel, ts, formatTime(db.now()))
 	if err != nil {
-		if isConstraint(err, sqlite3.ErrConstraintForeignKey) {
+		if isConstraint(err, constraintForeignKey) {
 			err = fmt.Errorf("no such batch: %w", bot.ErrNotFound)
 		}
 		return fmt.Errorf("recording the Slack message of batch %s: %w", batchID, err)

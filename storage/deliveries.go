@@ -2,6 +2,8 @@ package storage
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"time"
 )
@@ -20,19 +22,18 @@ const pruneEvery = 64
 // old deliveries fails, it reports true with the error.
 func (db *DB) FirstDelivery(ctx context.Context, key string) (bool, error) {
 	now := db.now()
-	res, err := db.sql.ExecContext(ctx, `INSERT INTO slack_deliveries (key, at) VALUES (?, ?) ON CONFLICT (key) DO NOTHING`,
-		key, formatTime(now))
-	if err != nil {
-		return false, fmt.Errorf("recording Slack delivery %s: %w", key, err)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return false, fmt.Errorf("recording Slack delivery %s: %w", key, err)
-	}
-	if n == 0 {
+	// RETURNING the new row's rowid (PostgreSQL's schema has the column
+	// SQLite gives every table): no row when the key was recorded already.
+	var id int64
+	err := db.sql.QueryRowContext(ctx, `INSERT INTO slack_deliveries (key, at) VALUES (?, ?) ON CONFLICT (key) DO NOTHING RETURNING rowid`,
+		key, formatTime(now)).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
 		return false, nil
 	}
-	if id, err := res.LastInsertId(); err == nil && id%pruneEvery == 0 {
+	if err != nil {
+		return false, fmt.Errorf("recording Slack delivery %s: %w", key, err)
+	}
+	if id%pruneEvery == 0 {
 		if _, err := db.sql.ExecContext(ctx, `DELETE FROM slack_deliveries WHERE at < ?`, formatTime(now.Add(-deliveryTTL))); err != nil {
 			return true, fmt.Errorf("pruning Slack deliveries: %w", err)
 		}

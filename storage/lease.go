@@ -18,7 +18,7 @@ import (
 func (db *DB) AcquireLease(ctx context.Context, name, holder string, ttl time.Duration) (bot.LeaseState, error) {
 	var out bot.LeaseState
 	// Not fenced: taking the lease is how a process gets a fence.
-	err := db.inTx(withoutFence(ctx), func(tx *sql.Tx) error {
+	err := db.inTx(withoutFence(ctx), func(tx *txn) error {
 		now := db.now().UTC()
 		var cur struct {
 			holder, expires string
@@ -62,7 +62,7 @@ func (db *DB) AcquireLease(ctx context.Context, name, holder string, ttl time.Du
 
 // ReleaseLease lets the lease expire now if holder still holds it at epoch.
 func (db *DB) ReleaseLease(ctx context.Context, name, holder string, epoch int64) error {
-	err := db.inTx(withoutFence(ctx), func(tx *sql.Tx) error {
+	err := db.inTx(withoutFence(ctx), func(tx *txn) error {
 		_, err := tx.ExecContext(ctx, `UPDATE leases SET expires_at = ? WHERE name = ? AND holder = ? AND epoch = ?`,
 			formatTime(db.now().Add(-time.Millisecond)), name, holder, epoch)
 		return err
@@ -74,9 +74,14 @@ func (db *DB) ReleaseLease(ctx context.Context, name, holder string, epoch int64
 }
 
 // checkFence refuses a write made under a fence that is no longer the
-// lease's: it runs inside the write's transaction, which holds SQLite's
-// write lock from BEGIN, so no takeover can slip in between.
-func checkFence(ctx context.Context, tx *sql.Tx) error {
+// lease's: it runs inside the write's transaction, which holds the write
+// lock from its start (SQLite's from BEGIN, PostgreSQL's advisory lock: see
+// inTx), and AcquireLease's takeover is a write transaction too, so no
+// takeover can slip in between the check and the commit. A process paused
+// after the check, inside the transaction, holds up the takeover until
+// PostgreSQL ends its idle transaction (postgresParams) and rolls it back;
+// one paused before it finds the new epoch here when it resumes.
+func checkFence(ctx context.Context, tx *txn) error {
 	f, ok := bot.FenceFrom(ctx)
 	if !ok {
 		return nil
@@ -102,11 +107,13 @@ func withoutFence(ctx context.Context) context.Context {
 	return context.WithValue(ctx, noFenceKey{}, true)
 }
 
-// RaiseSignal increments the named signal (see bot.WatchSignal).
+// RaiseSignal increments the named signal (see bot.WatchSignal). The SET
+// names signals.seq: PostgreSQL finds a bare seq ambiguous there (the row
+// stored or the one proposed, excluded.seq); SQLite reads both the same.
 func (db *DB) RaiseSignal(ctx context.Context, name string) error {
-	err := db.inTx(withoutFence(ctx), func(tx *sql.Tx) error {
+	err := db.inTx(withoutFence(ctx), func(tx *txn) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO signals (name, seq, at) VALUES (?, 1, ?)
-			ON CONFLICT (name) DO UPDATE SET seq = seq + 1, at = excluded.at`, name, formatTime(db.now()))
+			ON CONFLICT (name) DO UPDATE SET seq = signals.seq + 1, at = excluded.at`, name, formatTime(db.now()))
 		return err
 	})
 	if err != nil {
@@ -133,7 +140,7 @@ func (db *DB) SignalSeq(ctx context.Context, name string) (int64, error) {
 // someone's abandoned work and are taken over.
 func (db *DB) ClaimPlanning(ctx context.Context, subscriptionID, requesterID string, perRequester int, until time.Time) (bot.PlanningClaim, error) {
 	var out bot.PlanningClaim
-	err := db.inTx(ctx, func(tx *sql.Tx) error {
+	err := db.inTx(ctx, func(tx *txn) error {
 		now := formatTime(db.now())
 		if _, err := tx.ExecContext(ctx, `DELETE FROM planning WHERE until <= ?`, now); err != nil {
 			return err
@@ -167,7 +174,7 @@ func (db *DB) ClaimPlanning(ctx context.Context, subscriptionID, requesterID str
 
 // ReleasePlanning ends the claim on a subscription's planning.
 func (db *DB) ReleasePlanning(ctx context.Context, subscriptionID string) error {
-	err := db.inTx(ctx, func(tx *sql.Tx) error {
+	err := db.inTx(ctx, func(tx *txn) error {
 		_, err := tx.ExecContext(ctx, `DELETE FROM planning WHERE subscription_id = ?`, subscriptionID)
 		return err
 	})

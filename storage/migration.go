@@ -9,8 +9,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/mattn/go-sqlite3"
-
 	"github.com/kaizalabot/kaizalabot/bot"
 )
 
@@ -33,16 +31,16 @@ func (db *DB) CreateMigration(ctx context.Context, m *bot.Migration, audit ...bo
 	if created.IsZero() {
 		created = db.now()
 	}
-	err = db.inTx(ctx, func(tx *sql.Tx) error {
+	err = db.inTx(ctx, func(tx *txn) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO migrations (`+migrationColumns+`)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)`,
 			m.ID, m.CustomerID, m.CustomerDomain, m.CustomerName, m.SubscriptionID, plan, m.PlanHash,
 			m.Requester.ID, m.Requester.Name, m.State, m.FailedStep, m.Error, m.Override, m.NewSubscriptionID,
 			formatTime(created), formatTime(created), m.FailureKind, outcome)
-		if isConstraint(err, sqlite3.ErrConstraintPrimaryKey) {
+		if isConstraint(err, constraintPrimaryKey) {
 			return fmt.Errorf("migration id %s is taken: %w", m.ID, bot.ErrConflict)
 		}
-		if isConstraint(err, sqlite3.ErrConstraintUnique) {
+		if isConstraint(err, constraintUnique) {
 			return fmt.Errorf("subscription %s already has a migration: %w", m.SubscriptionID, bot.ErrConflict)
 		}
 		if err != nil {
@@ -83,7 +81,7 @@ func (db *DB) SaveMigration(ctx context.Context, m *bot.Migration, audit ...bot.
 		return fmt.Errorf("saving migration %s: encoding the outcome: %w", m.ID, err)
 	}
 	updated := db.now()
-	err = db.inTx(ctx, func(tx *sql.Tx) error {
+	err = db.inTx(ctx, func(tx *txn) error {
 		res, err := tx.ExecContext(ctx, `UPDATE migrations SET customer_id = ?, customer_domain = ?, customer_name = ?,
 			subscription_id = ?, plan = ?, plan_hash = ?, requester_id = ?, requester_name = ?, state = ?,
 			failed_step = ?, error = ?, override = ?, new_subscription_id = ?, updated_at = ?, version = version + 1,
@@ -167,7 +165,7 @@ func (db *DB) AddDecision(ctx context.Context, d bot.Decision, audit ...bot.Audi
 	if at.IsZero() {
 		at = db.now()
 	}
-	err = db.inTx(ctx, func(tx *sql.Tx) error {
+	err = db.inTx(ctx, func(tx *txn) error {
 		res, err := tx.ExecContext(ctx, `INSERT INTO decisions (migration_id, actor_id, actor_name, kind, reason, plan_hash, at)
 			VALUES (?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (migration_id, actor_id, kind, plan_hash) DO NOTHING`,
@@ -218,7 +216,7 @@ func (db *DB) SaveStep(ctx context.Context, s *bot.Step, audit ...bot.AuditEntry
 	if err != nil {
 		return fmt.Errorf("saving step %s of migration %s: encoding the result: %w", s.Name, s.MigrationID, err)
 	}
-	err = db.inTx(ctx, func(tx *sql.Tx) error {
+	err = db.inTx(ctx, func(tx *txn) error {
 		var res sql.Result
 		var err error
 		if s.Version == 0 {
@@ -294,7 +292,7 @@ func (db *DB) SaveUserMove(ctx context.Context, mv bot.UserMove, audit ...bot.Au
 	if updated.IsZero() {
 		updated = db.now()
 	}
-	err := db.inTx(ctx, func(tx *sql.Tx) error {
+	err := db.inTx(ctx, func(tx *txn) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO user_moves (migration_id, user_id, upn, display_name, state,
 				ms_request_id, ms_correlation_id, error, updated_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -316,7 +314,7 @@ func (db *DB) SaveUserMove(ctx context.Context, mv bot.UserMove, audit ...bot.Au
 // UserMoves returns a migration's moves ordered by UPN.
 func (db *DB) UserMoves(ctx context.Context, migrationID string) ([]bot.UserMove, error) {
 	rows, err := db.sql.QueryContext(ctx, `SELECT migration_id, user_id, upn, display_name, state, ms_request_id, ms_correlation_id, error, updated_at
-		FROM user_moves WHERE migration_id = ? ORDER BY upn COLLATE NOCASE, user_id`, migrationID)
+		FROM user_moves WHERE migration_id = ? ORDER BY lower(upn), user_id`, migrationID) // lower: as COLLATE NOCASE, in both dialects
 	if err != nil {
 		return nil, fmt.Errorf("reading the user moves of migration %s: %w", migrationID, err)
 	}
@@ -339,7 +337,7 @@ func (db *DB) UserMoves(ctx context.Context, migrationID string) ([]bot.UserMove
 // notFoundIfNoParent turns a foreign key violation (a row for a migration
 // that does not exist) into ErrNotFound.
 func notFoundIfNoParent(err error) error {
-	if isConstraint(err, sqlite3.ErrConstraintForeignKey) {
+	if isConstraint(err, constraintForeignKey) {
 		return fmt.Errorf("no such migration: %w", bot.ErrNotFound)
 	}
 	return err
@@ -349,7 +347,7 @@ func notFoundIfNoParent(err error) error {
 // of table: the audit rows go with an update that happened; otherwise it
 // says whether the id is unknown (bot.ErrNotFound) or the version stale
 // (bot.ErrConflict), and nothing is written.
-func (db *DB) versioned(ctx context.Context, tx *sql.Tx, res sql.Result, table, id string, version int, audit []bot.AuditEntry) error {
+func (db *DB) versioned(ctx context.Context, tx *txn, res sql.Result, table, id string, version int, audit []bot.AuditEntry) error {
 	n, err := res.RowsAffected()
 	if err != nil {
 		return err

@@ -34,7 +34,7 @@ func (db *DB) SaveScan(ctx context.Context, r *bot.ScanReport) error {
 	if err != nil {
 		return fmt.Errorf("saving the scan: %w", err)
 	}
-	err = db.inTx(ctx, func(tx *sql.Tx) error {
+	err = db.inTx(ctx, func(tx *txn) error {
 		for _, f := range r.Findings {
 			c, s := f.Customer, f.Subscription
 			_, err := tx.ExecContext(ctx, `INSERT INTO tracked_subscriptions (subscription_id, customer_id, customer_domain,

@@ -39,7 +39,7 @@ func (db *DB) SetSetting(ctx context.Context, key, value string) error {
 // never).
 func (db *DB) ClaimSlot(ctx context.Context, name string, every time.Duration) (claimed bool, last time.Time, err error) {
 	key := "slot." + name
-	err = db.inTx(ctx, func(tx *sql.Tx) error {
+	err = db.inTx(ctx, func(tx *txn) error {
 		now := db.now()
 		var value string
 		switch err := tx.QueryRowContext(ctx, `SELECT value FROM settings WHERE key = ?`, key).Scan(&value); {

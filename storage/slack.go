@@ -33,7 +33,7 @@ type Alert struct {
 func (db *DB) ClaimAlert(ctx context.Context, subscriptionID, customerID string, threshold int) (claimed bool, err error) {
 	now := formatTime(db.now())
 	// In a transaction, so a worker that lost its lease cannot claim (fenced).
-	err = db.inTx(ctx, func(tx *sql.Tx) error {
+	err = db.inTx(ctx, func(tx *txn) error {
 		res, err := tx.ExecContext(ctx, `INSERT INTO alerts (subscription_id, threshold, customer_id, sent_at, updated_at)
 			VALUES (?, ?, ?, ?, ?) ON CONFLICT (subscription_id, threshold) DO NOTHING`,
 			subscriptionID, threshold, customerID, now, now)
@@ -157,7 +157,7 @@ func mustHaveUpdated(res sql.Result) error {
 // Slack is new each run, so old message references point nowhere. The
 // audit history and the migrations themselves are kept.
 func (db *DB) ForgetSlackMessages(ctx context.Context) error {
-	return db.inTx(ctx, func(tx *sql.Tx) error {
+	return db.inTx(ctx, func(tx *txn) error {
 		for _, table := range []string{"alert_lines", "alert_messages", "alerts", "migration_messages"} {
 			if _, err := tx.ExecContext(ctx, "DELETE FROM "+table); err != nil {
 				return fmt.Errorf("forgetting %s: %w", table, err)

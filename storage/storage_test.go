@@ -4,7 +4,9 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"io/fs"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -30,33 +32,140 @@ func (c *clock) Now() time.Time {
 	return c.t
 }
 
-// openTest opens a new database in a temp dir; it is closed when the test ends.
-func openTest(t *testing.T, opts Options) (*DB, string) {
+// testPostgresEnv names the variable that holds the DSN of a PostgreSQL
+// database to run the PostgreSQL variants of the tests on (.ci/run starts a
+// throwaway server and sets it). The user must be able to create schemas
+// and the citext extension there: each test gets a schema of its own,
+// dropped when it ends.
+const testPostgresEnv = "KAIZALA_TEST_POSTGRES"
+
+// backend is a kind of database the tests run on.
+type backend struct {
+	name string
+	d    dialect
+}
+
+var backends = []backend{{"sqlite", dialect{}}, {"postgres", dialect{postgres: true}}}
+
+// eachBackend runs test on each backend, as subtests named after it. The
+// PostgreSQL one skips, saying how to run it, unless KAIZALA_TEST_POSTGRES
+// is set.
+func eachBackend(t *testing.T, test func(t *testing.T, be backend)) {
+	t.Helper()
+	for _, be := range backends {
+		t.Run(be.name, func(t *testing.T) {
+			if be.d.postgres && os.Getenv(testPostgresEnv) == "" {
+				t.Skipf("set %s to a PostgreSQL DSN (postgres://user:password@127.0.0.1:5432/db?sslmode=disable, "+
+					"a user that may create schemas and the citext extension) to run this on PostgreSQL; .ci/run starts one", testPostgresEnv)
+			}
+			test(t, be)
+		})
+	}
+}
+
+// pgAdmin is the connection to KAIZALA_TEST_POSTGRES that creates and drops
+// the tests' schemas, opened once. It creates citext in public, where every
+// test's search_path finds it: an extension is one per database, so the
+// schemas' migrations find it there rather than each installing its own.
+var pgAdmin = sync.OnceValues(func() (*sql.DB, error) {
+	db, err := sql.Open("pgx", os.Getenv(testPostgresEnv))
+	if err == nil {
+		_, err = db.Exec(`CREATE EXTENSION IF NOT EXISTS citext SCHEMA public`)
+	}
+	return db, err
+})
+
+var pgSchemas atomic.Int64
+
+// newDSN returns where a new, empty database is: a file in a temp dir, or on
+// PostgreSQL a schema made for the test (a database each would be slower by
+// far) and dropped when it ends, with the DSN's search_path set to it.
+func (be backend) newDSN(t *testing.T) string {
+	t.Helper()
+	if !be.d.postgres {
+		return filepath.Join(t.TempDir(), "kaizalabot.db")
+	}
+	admin, err := pgAdmin()
+	if err != nil {
+		t.Fatalf("%s: %v", testPostgresEnv, redactDSNErr(err))
+	}
+	schema := fmt.Sprintf("kaizala_test_%d_%d", os.Getpid(), pgSchemas.Add(1))
+	if _, err := admin.Exec(`CREATE SCHEMA ` + schema); err != nil {
+		t.Fatalf("creating the test schema: %v", err)
+	}
+	// Registered first, so it runs after every Close the test registers.
+	t.Cleanup(func() {
+		if _, err := admin.Exec(`DROP SCHEMA IF EXISTS ` + schema + ` CASCADE`); err != nil {
+			t.Errorf("dropping the test schema %s: %v", schema, err)
+		}
+	})
+	u, err := url.Parse(os.Getenv(testPostgresEnv))
+	if err != nil {
+		t.Fatalf("%s does not parse as a URL", testPostgresEnv)
+	}
+	q := u.Query()
+	q.Set("search_path", schema+",public")
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+func redactDSNErr(err error) error { return scrub(err, dsnSecrets(os.Getenv(testPostgresEnv))) }
+
+// open opens a new database; it is closed when the test ends. The string is
+// its DSN, to open it again.
+func (be backend) open(t *testing.T, opts Options) (*DB, string) {
 	t.Helper()
 	if opts.Now == nil {
 		opts.Now = newClock().Now
 	}
-	path := filepath.Join(t.TempDir(), "kaizalabot.db")
-	db, err := Open(context.Background(), path, opts)
+	dsn := be.newDSN(t)
+	db, err := Open(context.Background(), dsn, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	return db, path
+	return db, dsn
 }
 
-// rawDB opens the file as any other program would, without this package.
-func rawDB(t *testing.T, path string) *sql.DB {
+// openTest opens a new SQLite database (see backend.open).
+func openTest(t *testing.T, opts Options) (*DB, string) {
 	t.Helper()
-	raw, err := sql.Open("sqlite3", path)
+	return backends[0].open(t, opts)
+}
+
+// rawDB opens the database as any other program would, without this
+// package's schema or checks; its queries are written with ? and rebound
+// for PostgreSQL, as the package's are.
+func rawDB(t *testing.T, dsn string) conn {
+	t.Helper()
+	driver, d := "sqlite3", dialect{}
+	if isPostgresDSN(dsn) {
+		driver, d = "pgx", dialect{postgres: true}
+	}
+	raw, err := sql.Open(driver, dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { raw.Close() })
-	return raw
+	return conn{db: raw, d: d}
 }
 
-func exec(t *testing.T, db *sql.DB, query string, args ...any) {
+// Exec, Query, QueryRow and Close, for the tests' raw SQL.
+func (c conn) Exec(query string, args ...any) (sql.Result, error) {
+	return c.ExecContext(context.Background(), query, args...)
+}
+
+func (c conn) Query(query string, args ...any) (*sql.Rows, error) {
+	return c.QueryContext(context.Background(), query, args...)
+}
+
+func (c conn) QueryRow(query string, args ...any) *sql.Row {
+	return c.QueryRowContext(context.Background(), query, args...)
+}
+
+func (c conn) Close() error { return c.db.Close() }
+
+func exec(t *testing.T, db conn, query string, args ...any) {
 	t.Helper()
 	if _, err := db.Exec(query, args...); err != nil {
 		t.Fatalf("%s: %v", query, err)
@@ -64,34 +173,36 @@ func exec(t *testing.T, db *sql.DB, query string, args ...any) {
 }
 
 func TestOpenAppliesEachSchemaMigrationOnce(t *testing.T) {
-	ctx := context.Background()
-	db, path := openTest(t, Options{})
-	all, err := schemaMigrations()
-	if err != nil || len(all) == 0 {
-		t.Fatalf("embedded migrations: %v, %v", all, err)
-	}
-	var applied string
-	if err := db.sql.QueryRow(`SELECT applied_at FROM schema_migrations WHERE version = 1`).Scan(&applied); err != nil {
-		t.Fatal(err)
-	}
-	db.Close()
+	eachBackend(t, func(t *testing.T, be backend) {
+		ctx := context.Background()
+		db, path := be.open(t, Options{})
+		all, err := schemaMigrations(be.d)
+		if err != nil || len(all) == 0 {
+			t.Fatalf("embedded migrations: %v, %v", all, err)
+		}
+		var applied string
+		if err := db.sql.QueryRow(`SELECT applied_at FROM schema_migrations WHERE version = 1`).Scan(&applied); err != nil {
+			t.Fatal(err)
+		}
+		db.Close()
 
-	again, err := Open(ctx, path, Options{})
-	if err != nil {
-		t.Fatalf("reopening: %v", err)
-	}
-	defer again.Close()
-	var n int
-	var appliedAgain string
-	if err := again.sql.QueryRow(`SELECT count(*), min(applied_at) FROM schema_migrations`).Scan(&n, &appliedAgain); err != nil {
-		t.Fatal(err)
-	}
-	if n != len(all) || appliedAgain != applied {
-		t.Errorf("after reopening: %d migrations applied first at %s, want %d applied once at %s", n, appliedAgain, len(all), applied)
-	}
-	if v, err := again.VerifyAudit(ctx); err != nil || !v.OK || v.Rows != 0 || v.Head != genesisHash {
-		t.Errorf("a new history: %+v, %v; want OK with 0 rows and the genesis head", v, err)
-	}
+		again, err := Open(ctx, path, Options{})
+		if err != nil {
+			t.Fatalf("reopening: %v", err)
+		}
+		defer again.Close()
+		var n int
+		var appliedAgain string
+		if err := again.sql.QueryRow(`SELECT count(*), min(applied_at) FROM schema_migrations`).Scan(&n, &appliedAgain); err != nil {
+			t.Fatal(err)
+		}
+		if n != len(all) || appliedAgain != applied {
+			t.Errorf("after reopening: %d migrations applied first at %s, want %d applied once at %s", n, appliedAgain, len(all), applied)
+		}
+		if v, err := again.VerifyAudit(ctx); err != nil || !v.OK || v.Rows != 0 || v.Head != genesisHash {
+			t.Errorf("a new history: %+v, %v; want OK with 0 rows and the genesis head", v, err)
+		}
+	})
 }
 
 func TestOpenSetsThePragmas(t *testing.T) {
@@ -125,59 +236,63 @@ func TestOpenAPathThatLooksLikeAURI(t *testing.T) {
 }
 
 func TestOpenRefusesANewerSchema(t *testing.T) {
-	ctx := context.Background()
-	db, path := openTest(t, Options{})
-	db.Close()
-	exec(t, rawDB(t, path), `INSERT INTO schema_migrations (version, name, applied_at) VALUES (99, 'future', '')`)
-	for name, open := range map[string]func(context.Context, string, Options) (*DB, error){"Open": Open, "OpenReadOnly": OpenReadOnly} {
-		if db, err := open(ctx, path, Options{}); err == nil || !strings.Contains(err.Error(), "version 99, newer than this kaizalabot") {
-			t.Errorf("%s: %v, want an error about the newer schema", name, err)
-			if db != nil {
-				db.Close()
+	eachBackend(t, func(t *testing.T, be backend) {
+		ctx := context.Background()
+		db, path := be.open(t, Options{})
+		db.Close()
+		exec(t, rawDB(t, path), `INSERT INTO schema_migrations (version, name, applied_at) VALUES (99, 'future', '')`)
+		for name, open := range map[string]func(context.Context, string, Options) (*DB, error){"Open": Open, "OpenReadOnly": OpenReadOnly} {
+			if db, err := open(ctx, path, Options{}); err == nil || !strings.Contains(err.Error(), "version 99, newer than this kaizalabot") {
+				t.Errorf("%s: %v, want an error about the newer schema", name, err)
+				if db != nil {
+					db.Close()
+				}
 			}
 		}
-	}
+	})
 }
 
 func TestOpenReadOnly(t *testing.T) {
-	ctx := context.Background()
-	dir := t.TempDir()
+	eachBackend(t, func(t *testing.T, be backend) {
+		ctx := context.Background()
+		if !be.d.postgres {
+			missing := filepath.Join(t.TempDir(), "missing.db")
+			if _, err := OpenReadOnly(ctx, missing, Options{}); !errors.Is(err, fs.ErrNotExist) || !strings.Contains(err.Error(), missing) {
+				t.Errorf("missing file: %v, want fs.ErrNotExist naming the path", err)
+			}
+			if _, err := os.Stat(missing); !errors.Is(err, fs.ErrNotExist) {
+				t.Errorf("OpenReadOnly created %s", missing)
+			}
+		}
 
-	missing := filepath.Join(dir, "missing.db")
-	if _, err := OpenReadOnly(ctx, missing, Options{}); !errors.Is(err, fs.ErrNotExist) || !strings.Contains(err.Error(), missing) {
-		t.Errorf("missing file: %v, want fs.ErrNotExist naming the path", err)
-	}
-	if _, err := os.Stat(missing); !errors.Is(err, fs.ErrNotExist) {
-		t.Errorf("OpenReadOnly created %s", missing)
-	}
+		other := be.newDSN(t)
+		exec(t, rawDB(t, other), `CREATE TABLE t (x INTEGER)`)
+		if _, err := OpenReadOnly(ctx, other, Options{}); err == nil || !strings.Contains(err.Error(), "not a kaizalabot database") {
+			t.Errorf("another program's database: %v", err)
+		}
 
-	other := filepath.Join(dir, "other.db")
-	exec(t, rawDB(t, other), `CREATE TABLE t (x)`)
-	if _, err := OpenReadOnly(ctx, other, Options{}); err == nil || !strings.Contains(err.Error(), "not a kaizalabot database") {
-		t.Errorf("another program's database: %v", err)
-	}
+		unmigrated := be.newDSN(t)
+		exec(t, rawDB(t, unmigrated), `CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT, applied_at TEXT)`)
+		if _, err := OpenReadOnly(ctx, unmigrated, Options{}); err == nil || !strings.Contains(err.Error(), "schema is version 0") {
+			t.Errorf("an unmigrated database: %v", err)
+		}
 
-	unmigrated := filepath.Join(dir, "unmigrated.db")
-	exec(t, rawDB(t, unmigrated), `CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT, applied_at TEXT)`)
-	if _, err := OpenReadOnly(ctx, unmigrated, Options{}); err == nil || !strings.Contains(err.Error(), "schema is version 0") {
-		t.Errorf("an unmigrated database: %v", err)
-	}
-
-	db, path := openTest(t, Options{})
-	if err := db.AppendAudit(ctx, auditEntry("scan.finished")); err != nil {
-		t.Fatal(err)
-	}
-	ro, err := OpenReadOnly(ctx, path, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ro.Close()
-	if v, err := ro.VerifyAudit(ctx); err != nil || !v.OK || v.Rows != 1 {
-		t.Errorf("verifying read-only: %+v, %v", v, err)
-	}
-	if err := ro.AppendAudit(ctx, auditEntry("scan.finished")); err == nil {
-		t.Error("a read-only database accepted a write")
-	}
+		db, path := be.open(t, Options{})
+		if err := db.AppendAudit(ctx, auditEntry("scan.finished")); err != nil {
+			t.Fatal(err)
+		}
+		ro, err := OpenReadOnly(ctx, path, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ro.Close()
+		if v, err := ro.VerifyAudit(ctx); err != nil || !v.OK || v.Rows != 1 {
+			t.Errorf("verifying read-only: %+v, %v", v, err)
+		}
+		if err := ro.AppendAudit(ctx, auditEntry("scan.finished")); err == nil {
+			t.Error("a read-only database accepted a write")
+		}
+	})
 }
 
 func TestANewDatabaseIsReadableByItsOwnerOnly(t *testing.T) {
@@ -232,29 +347,31 @@ func TestOpenMakesAnExistingDatabaseReadableByItsOwnerOnly(t *testing.T) {
 
 // A slot is taken once per period, even by many at the same moment.
 func TestClaimSlotOncePerPeriod(t *testing.T) {
-	ctx := context.Background()
-	db, _ := openTest(t, Options{})
-	var wg sync.WaitGroup
-	var claimed atomic.Int32
-	for range 20 {
-		wg.Go(func() {
-			ok, _, err := db.ClaimSlot(ctx, "digest.asked", time.Minute)
-			if err != nil {
-				t.Error(err)
-			}
-			if ok {
-				claimed.Add(1)
-			}
-		})
-	}
-	wg.Wait()
-	if n := claimed.Load(); n != 1 {
-		t.Fatalf("%d of 20 at once took the slot, want 1", n)
-	}
-	if ok, last, err := db.ClaimSlot(ctx, "digest.asked", time.Minute); err != nil || ok || last.IsZero() {
-		t.Errorf("again within the period: %v %v %v; want refused, naming when it was taken", ok, last, err)
-	}
-	if ok, _, err := db.ClaimSlot(ctx, "digest.asked", time.Nanosecond); err != nil || !ok {
-		t.Errorf("after the period: %v %v; want taken", ok, err)
-	}
+	eachBackend(t, func(t *testing.T, be backend) {
+		ctx := context.Background()
+		db, _ := be.open(t, Options{})
+		var wg sync.WaitGroup
+		var claimed atomic.Int32
+		for range 20 {
+			wg.Go(func() {
+				ok, _, err := db.ClaimSlot(ctx, "digest.asked", time.Minute)
+				if err != nil {
+					t.Error(err)
+				}
+				if ok {
+					claimed.Add(1)
+				}
+			})
+		}
+		wg.Wait()
+		if n := claimed.Load(); n != 1 {
+			t.Fatalf("%d of 20 at once took the slot, want 1", n)
+		}
+		if ok, last, err := db.ClaimSlot(ctx, "digest.asked", time.Minute); err != nil || ok || last.IsZero() {
+			t.Errorf("again within the period: %v %v %v; want refused, naming when it was taken", ok, last, err)
+		}
+		if ok, _, err := db.ClaimSlot(ctx, "digest.asked", time.Nanosecond); err != nil || !ok {
+			t.Errorf("after the period: %v %v; want taken", ok, err)
+		}
+	})
 }
