@@ -24,6 +24,7 @@ import (
 	"github.com/kaizalabot/kaizalabot/bot"
 	"github.com/kaizalabot/kaizalabot/fakeslack"
 	"github.com/kaizalabot/kaizalabot/internal/pctest"
+	"github.com/kaizalabot/kaizalabot/internal/pgtest"
 	"github.com/kaizalabot/kaizalabot/pcclient"
 	"github.com/kaizalabot/kaizalabot/pcsim"
 	"github.com/kaizalabot/kaizalabot/slackview"
@@ -45,12 +46,29 @@ const (
 	haSeats      = 48 // users of every Kaizala Pro subscription: 6 rounds of the engine's 8 concurrent moves
 )
 
-func TestTwoServeProcessesOneWorker(t *testing.T) {
+// haBackends runs test on SQLite (a file both processes open) and on
+// PostgreSQL (a schema both connect to; skipped without a server, see
+// internal/pgtest).
+func haBackends(t *testing.T, test func(t *testing.T, dsn func(*testing.T) string)) {
 	if testing.Short() {
 		t.Skip("builds and starts kaizalabot serve twice; skipped with -short")
 	}
 	t.Parallel()
-	c := newHACluster(t)
+	for name, dsn := range map[string]func(*testing.T) string{
+		"sqlite":   func(t *testing.T) string { return filepath.Join(t.TempDir(), "kaizalabot.db") },
+		"postgres": func(t *testing.T) string { return pgtest.DSN(t, func(err error) error { return err }) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			test(t, dsn)
+		})
+	}
+}
+
+func TestTwoServeProcessesOneWorker(t *testing.T) { haBackends(t, testTwoServeProcessesOneWorker) }
+
+func testTwoServeProcessesOneWorker(t *testing.T, dsn func(*testing.T) string) {
+	c := newHACluster(t, dsn(t))
 	a := c.start("first")
 	b := c.start("second")
 	worker, other := c.roles(a, b)
@@ -130,11 +148,11 @@ func TestTwoServeProcessesOneWorker(t *testing.T) {
 }
 
 func TestAPausedWorkerChangesNothingAfterATakeover(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and starts kaizalabot serve twice; skipped with -short")
-	}
-	t.Parallel()
-	c := newHACluster(t)
+	haBackends(t, testAPausedWorkerChangesNothingAfterATakeover)
+}
+
+func testAPausedWorkerChangesNothingAfterATakeover(t *testing.T, dsn func(*testing.T) string) {
+	c := newHACluster(t, dsn(t))
 	a := c.start("first")
 	b := c.start("second")
 	worker, other := c.roles(a, b)
@@ -214,7 +232,7 @@ type haCluster struct {
 	sim    *pcsim.Server
 	pc     pcclient.Adapter // reads the sandbox without the write delay
 	slack  *fakeslack.Server
-	dbPath string
+	dbPath string      // the SQLite file, or the PostgreSQL DSN
 	db     *storage.DB // read-only
 	env    []string
 	lock   *sql.DB // probes the write lock
@@ -259,9 +277,9 @@ func (p *haProc) writesSince(t time.Time) (since []haWrite, before map[string]bo
 	return since, before
 }
 
-func newHACluster(t *testing.T) *haCluster {
+func newHACluster(t *testing.T, dsn string) *haCluster {
 	t.Helper()
-	c := &haCluster{t: t, bin: haBinary.get(t), dbPath: filepath.Join(t.TempDir(), "kaizalabot.db")}
+	c := &haCluster{t: t, bin: haBinary.get(t), dbPath: dsn}
 	opts := pcsim.DefaultOptions()
 	opts.Customers, opts.RateLimit, opts.ProvisioningDelay, opts.KaizalaSeats = 12, 0, 200*time.Millisecond, haSeats
 	c.sim = pcsim.New(opts)
@@ -711,17 +729,33 @@ func haWaitStopped(t *testing.T, pid int) {
 // 100 ms (nil), which a transaction left open by a stopped process prevents.
 func (c *haCluster) writable() error {
 	c.t.Helper()
+	postgres := strings.HasPrefix(c.dbPath, "postgres")
 	if c.lock == nil {
 		var err error
-		if c.lock, err = sql.Open("sqlite3", "file:"+c.dbPath+"?_busy_timeout=100&_txlock=immediate"); err != nil {
+		if postgres {
+			c.lock, err = sql.Open("pgx", c.dbPath)
+		} else {
+			c.lock, err = sql.Open("sqlite3", "file:"+c.dbPath+"?_busy_timeout=100&_txlock=immediate")
+		}
+		if err != nil {
 			c.t.Fatal(err)
 		}
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	tx, err := c.lock.BeginTx(ctx, nil) // BEGIN IMMEDIATE: takes the write lock
+	tx, err := c.lock.BeginTx(ctx, nil) // SQLite: BEGIN IMMEDIATE takes the write lock
 	if err != nil {
 		return err
+	}
+	if postgres {
+		// Every write transaction takes this advisory lock first.
+		if _, err = tx.ExecContext(ctx, `SET LOCAL lock_timeout = '100ms'`); err == nil {
+			_, err = tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, storage.PGWriteLock)
+		}
+		if err != nil {
+			_ = tx.Rollback()
+			return err
+		}
 	}
 	return tx.Rollback()
 }

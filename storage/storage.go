@@ -339,10 +339,10 @@ func schemaVersion(ctx context.Context, q querier) (int, error) {
 	return v, nil
 }
 
-// pgWriteLock is the key of the PostgreSQL advisory lock that every write
+// PGWriteLock is the key of the PostgreSQL advisory lock that every write
 // transaction holds ("kaizala" in ASCII). Advisory locks are per database,
 // so databases on one server do not share it.
-const pgWriteLock int64 = 0x6b61697a616c61
+const PGWriteLock int64 = 0x6b61697a616c61
 
 // inTx runs fn in a transaction and commits if fn returns nil.
 //
@@ -380,7 +380,7 @@ func (db *DB) inTx(ctx context.Context, fn func(tx *txn) error) error {
 	}
 	tx := &txn{tx: raw, d: db.d}
 	if db.d.postgres && !db.readOnly {
-		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(?)`, pgWriteLock); err != nil {
+		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(?)`, PGWriteLock); err != nil {
 			_ = raw.Rollback()
 			return fmt.Errorf("taking the write lock: %w", err)
 		}

@@ -4,9 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"fmt"
 	"io/fs"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,6 +12,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/kaizalabot/kaizalabot/internal/pgtest"
 )
 
 // clock is a test Now that moves one second per call, so every stored time
@@ -37,7 +37,7 @@ func (c *clock) Now() time.Time {
 // throwaway server and sets it). The user must be able to create schemas
 // and the citext extension there: each test gets a schema of its own,
 // dropped when it ends.
-const testPostgresEnv = "KAIZALA_TEST_POSTGRES"
+const testPostgresEnv = pgtest.Env
 
 // backend is a kind of database the tests run on.
 type backend struct {
@@ -54,28 +54,13 @@ func eachBackend(t *testing.T, test func(t *testing.T, be backend)) {
 	t.Helper()
 	for _, be := range backends {
 		t.Run(be.name, func(t *testing.T) {
-			if be.d.postgres && os.Getenv(testPostgresEnv) == "" {
-				t.Skipf("set %s to a PostgreSQL DSN (postgres://user:password@127.0.0.1:5432/db?sslmode=disable, "+
-					"a user that may create schemas and the citext extension) to run this on PostgreSQL; .ci/run starts one", testPostgresEnv)
+			if be.d.postgres {
+				pgtest.Skip(t)
 			}
 			test(t, be)
 		})
 	}
 }
-
-// pgAdmin is the connection to KAIZALA_TEST_POSTGRES that creates and drops
-// the tests' schemas, opened once. It creates citext in public, where every
-// test's search_path finds it: an extension is one per database, so the
-// schemas' migrations find it there rather than each installing its own.
-var pgAdmin = sync.OnceValues(func() (*sql.DB, error) {
-	db, err := sql.Open("pgx", os.Getenv(testPostgresEnv))
-	if err == nil {
-		_, err = db.Exec(`CREATE EXTENSION IF NOT EXISTS citext SCHEMA public`)
-	}
-	return db, err
-})
-
-var pgSchemas atomic.Int64
 
 // newDSN returns where a new, empty database is: a file in a temp dir, or on
 // PostgreSQL a schema made for the test (a database each would be slower by
@@ -85,28 +70,7 @@ func (be backend) newDSN(t *testing.T) string {
 	if !be.d.postgres {
 		return filepath.Join(t.TempDir(), "kaizalabot.db")
 	}
-	admin, err := pgAdmin()
-	if err != nil {
-		t.Fatalf("%s: %v", testPostgresEnv, redactDSNErr(err))
-	}
-	schema := fmt.Sprintf("kaizala_test_%d_%d", os.Getpid(), pgSchemas.Add(1))
-	if _, err := admin.Exec(`CREATE SCHEMA ` + schema); err != nil {
-		t.Fatalf("creating the test schema: %v", err)
-	}
-	// Registered first, so it runs after every Close the test registers.
-	t.Cleanup(func() {
-		if _, err := admin.Exec(`DROP SCHEMA IF EXISTS ` + schema + ` CASCADE`); err != nil {
-			t.Errorf("dropping the test schema %s: %v", schema, err)
-		}
-	})
-	u, err := url.Parse(os.Getenv(testPostgresEnv))
-	if err != nil {
-		t.Fatalf("%s does not parse as a URL", testPostgresEnv)
-	}
-	q := u.Query()
-	q.Set("search_path", schema+",public")
-	u.RawQuery = q.Encode()
-	return u.String()
+	return pgtest.DSN(t, redactDSNErr)
 }
 
 func redactDSNErr(err error) error { return scrub(err, dsnSecrets(os.Getenv(testPostgresEnv))) }
