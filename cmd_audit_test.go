@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/kaizalabot/kaizalabot/bot"
+	"github.com/kaizalabot/kaizalabot/internal/pgtest"
 	"github.com/kaizalabot/kaizalabot/storage"
 )
 
@@ -23,11 +24,16 @@ const auditContoso = "3F2504E0-4F89-11D3-9A0C-0305E82C3301"
 // database's path. KAIZALA_* settings are cleared for the test.
 func newAuditDB(t *testing.T, key string) string {
 	t.Helper()
+	return newAuditDBAt(t, key, filepath.Join(t.TempDir(), "kaizalabot.db"))
+}
+
+// newAuditDBAt is newAuditDB at path, a SQLite file or a PostgreSQL DSN.
+func newAuditDBAt(t *testing.T, key, path string) string {
+	t.Helper()
 	for _, k := range []string{"KAIZALA_DB", "KAIZALA_AUDIT_KEY", "KAIZALA_AUDIT_KEY_FILE"} {
 		t.Setenv(k, "")
 	}
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "kaizalabot.db")
 	db, err := storage.Open(ctx, path, storage.Options{AuditKey: []byte(key)})
 	if err != nil {
 		t.Fatal(err)
@@ -141,24 +147,33 @@ func TestAuditExportCSVAndTable(t *testing.T) {
 	}
 }
 
+// Acceptance 4 of the service issue: `audit --verify` catches an edited
+// row on SQLite and on PostgreSQL.
 func TestAuditVerify(t *testing.T) {
-	path := newAuditDB(t, "")
-	code, stdout, stderr := runKaizalabot("audit", "--verify", "--db", path)
-	if code != exitOK || !strings.HasPrefix(stdout, "audit history intact: 4 rows, head ") {
-		t.Errorf("an intact history: exit %d\n%s%s", code, stdout, stderr)
-	}
-
-	raw, err := sql.Open("sqlite3", path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer raw.Close()
-	if _, err := raw.Exec(`UPDATE audit_log SET actor_name = 'someone else' WHERE seq = 2`); err != nil {
-		t.Fatal(err)
-	}
-	code, stdout, stderr = runKaizalabot("audit", "--verify", "--db", path)
-	if code != exitFailed || !strings.Contains(stdout, "audit history BROKEN: row 2: its content does not match its hash") {
-		t.Errorf("an edited row: exit %d\n%s%s", code, stdout, stderr)
+	for name, at := range map[string]func(*testing.T) (string, string){
+		"sqlite":   func(t *testing.T) (string, string) { return "sqlite3", filepath.Join(t.TempDir(), "kaizalabot.db") },
+		"postgres": func(t *testing.T) (string, string) { return "pgx", pgtest.DSN(t, func(err error) error { return err }) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			driver, dsn := at(t)
+			path := newAuditDBAt(t, "", dsn)
+			code, stdout, stderr := runKaizalabot("audit", "--verify", "--db", path)
+			if code != exitOK || !strings.HasPrefix(stdout, "audit history intact: 4 rows, head ") {
+				t.Errorf("an intact history: exit %d\n%s%s", code, stdout, stderr)
+			}
+			raw, err := sql.Open(driver, path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer raw.Close()
+			if _, err := raw.Exec(`UPDATE audit_log SET actor_name = 'someone else' WHERE seq = 2`); err != nil {
+				t.Fatal(err)
+			}
+			code, stdout, stderr = runKaizalabot("audit", "--verify", "--db", path)
+			if code != exitFailed || !strings.Contains(stdout, "audit history BROKEN: row 2: its content does not match its hash") {
+				t.Errorf("an edited row: exit %d\n%s%s", code, stdout, stderr)
+			}
+		})
 	}
 }
 

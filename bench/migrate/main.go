@@ -15,10 +15,12 @@ package main
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"flag"
 	"fmt"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"sync"
@@ -38,8 +40,10 @@ func main() {
 	latency := flag.Duration("latency", 30*time.Millisecond, "sandbox latency per request")
 	concurrency := flag.Int("concurrency", 16, "engine concurrency")
 	slack := flag.Float64("slack", 1.1, "allowed multiple of the rate bound")
+	dsn := flag.String("db", "", "the database: a PostgreSQL DSN (postgres://…), or empty for a SQLite file in a temp dir")
 	contend := flag.Bool("contend", false, "measure a migration alone and while plans and scans compete (defaults: -users 47 -rate 600)")
 	flag.Parse()
+	benchDSN = *dsn
 	if *contend {
 		set := map[string]bool{}
 		flag.Visit(func(f *flag.Flag) { set[f.Name] = true })
@@ -76,7 +80,7 @@ func run(users, rpm int, latency time.Duration, concurrency int, slack float64) 
 	e, db := b.engine, b.db
 
 	t0, before := time.Now(), sim.Stats().Requests
-	m, refusal, err := e.Plan(ctx, bot.PlanRequest{SubscriptionID: finding, Target: "STANDARDPACK", Requester: bot.Actor{ID: "U_SALES", Name: "sales"}})
+	m, refusal, err := e.Plan(ctx, bot.PlanRequest{SubscriptionID: finding, Target: "STANDARDPACK", Strategy: bot.StrategyReplace, Requester: bot.Actor{ID: "U_SALES", Name: "sales"}})
 	if err != nil || refusal != "" {
 		return fmt.Errorf("plan: %q %v", refusal, err)
 	}
@@ -172,7 +176,7 @@ func runContended(users, rpm int, latency time.Duration, concurrency int) error 
 	e, db, scanner := b.engine, b.db, b.scanner
 	sales, boss := bot.Actor{ID: "U_SALES", Name: "sales"}, bot.Actor{ID: "U_BOSS", Name: "boss"}
 	migrate := func(sub string) (time.Duration, error) {
-		m, refusal, err := e.Plan(ctx, bot.PlanRequest{SubscriptionID: sub, Target: "STANDARDPACK", Requester: sales})
+		m, refusal, err := e.Plan(ctx, bot.PlanRequest{SubscriptionID: sub, Target: "STANDARDPACK", Strategy: bot.StrategyReplace, Requester: sales})
 		if err != nil || refusal != "" {
 			return 0, fmt.Errorf("plan: %q %v", refusal, err)
 		}
@@ -210,7 +214,7 @@ func runContended(users, rpm int, latency time.Duration, concurrency int) error 
 			var burst sync.WaitGroup
 			for range 50 {
 				burst.Go(func() {
-					m, refusal, err := e.Plan(cctx, bot.PlanRequest{SubscriptionID: subs[2], Target: "STANDARDPACK", Requester: sales})
+					m, refusal, err := e.Plan(cctx, bot.PlanRequest{SubscriptionID: subs[2], Target: "STANDARDPACK", Strategy: bot.StrategyReplace, Requester: sales})
 					switch {
 					case err == nil && m != nil:
 						plans.Add(1)
@@ -255,6 +259,40 @@ type bench struct {
 	close   func()
 }
 
+// benchDSN is -db: where the bench keeps its state (empty: a SQLite file
+// in a temp dir).
+var benchDSN string
+
+// benchDatabase is a fresh database for one run: a SQLite file in dir, or a
+// schema of its own on the PostgreSQL server benchDSN names, dropped after.
+func benchDatabase(ctx context.Context, dir string) (dsn string, drop func(), err error) {
+	if benchDSN == "" {
+		return filepath.Join(dir, "bench.db"), func() {}, nil
+	}
+	admin, err := sql.Open("pgx", benchDSN)
+	if err != nil {
+		return "", nil, err
+	}
+	schema := fmt.Sprintf("kaizala_bench_%d_%d", os.Getpid(), time.Now().UnixNano())
+	if _, err := admin.ExecContext(ctx, `CREATE EXTENSION IF NOT EXISTS citext SCHEMA public`); err != nil {
+		admin.Close()
+		return "", nil, fmt.Errorf("-db: %w", err)
+	}
+	if _, err := admin.ExecContext(ctx, `CREATE SCHEMA `+schema); err != nil {
+		admin.Close()
+		return "", nil, fmt.Errorf("-db: %w", err)
+	}
+	u, err := url.Parse(benchDSN)
+	if err != nil {
+		admin.Close()
+		return "", nil, fmt.Errorf("-db is not a URL")
+	}
+	q := u.Query()
+	q.Set("search_path", schema+",public")
+	u.RawQuery = q.Encode()
+	return u.String(), func() { _, _ = admin.Exec(`DROP SCHEMA ` + schema + ` CASCADE`); admin.Close() }, nil
+}
+
 func start(ctx context.Context, sim *pcsim.Server, rpm, concurrency int) (*bench, error) {
 	srv := httptest.NewServer(sim)
 	var cleanup []func()
@@ -274,7 +312,12 @@ func start(ctx context.Context, sim *pcsim.Server, rpm, concurrency int) (*bench
 		return fail(err)
 	}
 	cleanup = append(cleanup, func() { os.RemoveAll(dir) })
-	if b.db, err = storage.Open(ctx, filepath.Join(dir, "bench.db"), storage.Options{}); err != nil {
+	dsn, drop, err := benchDatabase(ctx, dir)
+	if err != nil {
+		return fail(err)
+	}
+	cleanup = append(cleanup, drop)
+	if b.db, err = storage.Open(ctx, dsn, storage.Options{}); err != nil {
 		return fail(err)
 	}
 	cleanup = append(cleanup, func() { b.db.Close() })
