@@ -171,7 +171,7 @@ func (e *Engine) findRejectable(ctx context.Context, id, planHash string, actor 
 	if m.Can(ActionReject) || m.State == StateRejected {
 		return m, "", nil
 	}
-	return m, fmt.Sprintf("Migration %s is %s and can no longer be rejected.", m.ID, humanState(m.State)), nil
+	return m, fmt.Sprintf("Migration %s is %s and can no longer be rejected.", m.ID, m.State.Words()), nil
 }
 
 // Retry resumes a failed migration at the step that failed, or makes a new
@@ -207,7 +207,7 @@ func (e *Engine) Retry(ctx context.Context, id, planHash string, actor Actor) (*
 	case m.State == StateNeedsApproval:
 		return e.replan(ctx, m, actor)
 	}
-	return m, fmt.Sprintf("Migration %s is %s; there is nothing to retry.", m.ID, humanState(m.State)), nil
+	return m, fmt.Sprintf("Migration %s is %s; there is nothing to retry.", m.ID, m.State.Words()), nil
 }
 
 // Override lets the old subscription be suspended although some users still
@@ -230,7 +230,7 @@ func (e *Engine) Override(ctx context.Context, id, planHash string, actor Actor)
 		// suspension (the lifecycle's guard).
 		return m, fmt.Sprintf("Migration %s failed because %s. An override only helps when users could not be moved; fix the cause and retry.", m.ID, m.Error), nil
 	default:
-		return m, fmt.Sprintf("Migration %s is %s; an override changes nothing now.", m.ID, humanState(m.State)), nil
+		return m, fmt.Sprintf("Migration %s is %s; an override changes nothing now.", m.ID, m.State.Words()), nil
 	}
 	if _, err := e.Store.AddDecision(ctx, Decision{MigrationID: m.ID, Actor: actor, Kind: DecisionOverride, PlanHash: m.PlanHash, At: e.now()}); err != nil {
 		return m, "", err

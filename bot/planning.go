@@ -173,7 +173,7 @@ func (e *Engine) alreadyMigrating(ctx context.Context, subscriptionID string) (s
 		case m.State == StateDone:
 			return fmt.Sprintf("Subscription %s was already migrated by %s.", subscriptionID, m.ID), nil
 		case m.State != StateRejected && m.State != StateUndone:
-			return fmt.Sprintf("Migration %s for this subscription is already %s; see /kaizala status %s.", m.ID, humanState(m.State), m.ID), nil
+			return fmt.Sprintf("Migration %s for this subscription is already %s; see /kaizala status %s.", m.ID, m.State.Words(), m.ID), nil
 		}
 	}
 	return "", nil

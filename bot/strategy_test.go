@@ -325,3 +325,37 @@ func containsKind(kinds []bot.EventKind, k bot.EventKind) bool {
 	}
 	return false
 }
+
+// A new-commerce source transitions too: the sandbox offers new-commerce
+// Office 365 E3 an upgrade to Microsoft 365 E5 outside its cancellation
+// window (the seeded ones were bought a year ago).
+func TestANewCommerceSourceTransitions(t *testing.T) {
+	h := newHarness(t, harnessOptions{engine: func(e *bot.Engine) {
+		e.Catalog, e.ProvisionPoll = nceO365Catalog(), 20*time.Millisecond
+	}})
+	f := h.retiredNCE(t)
+	m, refusal, err := h.engine.Plan(context.Background(), bot.PlanRequest{SubscriptionID: f.Subscription.ID, Target: "SPE_E5", Requester: sales})
+	if err != nil || refusal != "" {
+		t.Fatalf("plan: %q %v", refusal, err)
+	}
+	if m.Plan.Path() != bot.StrategyTransition {
+		t.Fatalf("path %s (%s), alternatives %+v", m.Plan.Path(), m.Plan.Why, m.Plan.Alternatives)
+	}
+	if a, _ := m.Plan.Alternative(bot.StrategyRenewal); !a.Possible {
+		t.Errorf("a change at renewal should be possible too: %q", a.Line)
+	}
+	h.approve(m, boss)
+	done := h.settle(m.ID)
+	if done.State != bot.StateDone {
+		t.Fatalf("state %s: %s", done.State, done.Error)
+	}
+	e5 := m.Plan.Target.SkuID
+	for _, u := range m.Plan.Move {
+		if skus := h.skus(m.CustomerID, u.ID); !containsSku(skus, e5) || containsSku(skus, o365E3Sku) {
+			t.Errorf("%s holds %v", u.UPN, skus)
+		}
+	}
+	if n := len(ledgerOf(t, h, pcsim.LedgerCheckout)); n != 0 {
+		t.Errorf("%d checkouts, want none", n)
+	}
+}
