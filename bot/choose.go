@@ -21,6 +21,8 @@ type strategyCase struct {
 	Alternative
 	whyNot string // why it is not possible (when !Possible)
 	why    string // why it is the one to take (when Possible)
+	// whyNots: why the better paths are not possible (the chosen case).
+	whyNots []string
 }
 
 // pathRequest is what the planner's choice depends on besides the world.
@@ -61,12 +63,10 @@ func (e *Engine) choosePath(ctx context.Context, sub Subscription, target Target
 	var whyNots []string
 	for _, c := range cases {
 		if c.Possible {
-			if len(whyNots) > 0 {
-				c.why += " (" + strings.Join(whyNots, "; ") + ")"
-			}
+			c.whyNots = whyNots
 			return c, cases, to, "", nil
 		}
-		whyNots = append(whyNots, "no "+strings.TrimPrefix(c.Strategy.Words(), "via ")+": "+c.whyNot)
+		whyNots = append(whyNots, c.Strategy.Noun()+" is not possible: "+c.whyNot)
 	}
 	return strategyCase{}, nil, "", req.replaceRefusal, nil
 }

@@ -96,8 +96,11 @@ type Plan struct {
 	// Strategy is the path the migration takes ("" in plans saved before
 	// there was a choice: replace); Why says why the planner chose it, and
 	// Alternatives what each strategy would do, or why it is not possible.
-	Strategy     Strategy      `json:",omitempty"`
-	Why          string        `json:",omitempty"`
+	Strategy Strategy `json:",omitempty"`
+	Why      string   `json:",omitempty"`
+	// WhyNot says why the better paths are not possible ("a transition is
+	// not possible: …; …"), "" when the chosen one is the best.
+	WhyNot       string        `json:",omitempty"`
 	Alternatives []Alternative `json:",omitempty"`
 	// TransitionTo is the catalog item a transition converts the
 	// subscription into (transition only).

@@ -55,7 +55,7 @@ func (e *Engine) buildPlan(ctx context.Context, tracked *TrackedSubscription, re
 	if err != nil || refusal != "" {
 		return Plan{}, refusal, err
 	}
-	plan.Strategy, plan.Why = chosen.Strategy, chosen.why
+	plan.Strategy, plan.Why, plan.WhyNot = chosen.Strategy, chosen.why, strings.Join(chosen.whyNots, "; ")
 	for _, c := range cases {
 		plan.Alternatives = append(plan.Alternatives, c.Alternative)
 	}

@@ -61,6 +61,17 @@ func (s Strategy) Words() string {
 	return "via replace"
 }
 
+// Noun names the strategy in a sentence ("a change at renewal").
+func (s Strategy) Noun() string {
+	switch s {
+	case StrategyTransition:
+		return "a transition"
+	case StrategyRenewal:
+		return "a change at renewal"
+	}
+	return "a replace"
+}
+
 // Alternative is one strategy the planner weighed: whether it is possible,
 // and in one line what it would cost, when it would take effect and who it
 // touches, or why it is not possible.

@@ -100,8 +100,8 @@ func TestATargetNotEligibleForTransitionIsReplaced(t *testing.T) {
 	h := newHarness(t, harnessOptions{})
 	m := h.findPlan("STANDARDPACK", bot.StrategyReplace)
 	a, _ := m.Plan.Alternative(bot.StrategyTransition)
-	if a.Possible || !strings.Contains(a.Line, "conflicting services") || !strings.Contains(m.Plan.Why, "conflicting services") {
-		t.Fatalf("transition line %q, why %q", a.Line, m.Plan.Why)
+	if a.Possible || !strings.Contains(a.Line, "conflicting services") || !strings.Contains(m.Plan.WhyNot, "a transition is not possible: Partner Center says Subscription cannot be transitioned because there are conflicting services") {
+		t.Fatalf("transition line %q, why not %q", a.Line, m.Plan.WhyNot)
 	}
 	if m.Plan.Seats == 0 {
 		t.Fatal("a replace that buys nothing")

@@ -86,7 +86,8 @@ func migration(state bot.State) *bot.Migration {
 		Move: move, CannotMove: cannot,
 		Deprovision: created.Add(bot.DeprovisionAfter), CreatedAt: created,
 		Strategy: bot.StrategyReplace,
-		Why:      "no better path is open (no transition: Partner Center says Office 365 E1 is not eligible for transition from this subscription; no renewal: a legacy subscription has no scheduled changes)",
+		Why:      "no better path is open",
+		WhyNot:   "a transition is not possible: Partner Center says Office 365 E1 is not eligible for transition from this subscription; a change at renewal is not possible: a legacy subscription has no scheduled changes",
 		Alternatives: []bot.Alternative{
 			{Strategy: bot.StrategyTransition, Line: "not possible: Partner Center says Office 365 E1 is not eligible for transition from this subscription"},
 			{Strategy: bot.StrategyRenewal, Line: "not possible: a legacy subscription has no scheduled changes"},
@@ -215,6 +216,7 @@ func transitionPlan(state bot.State) *bot.Migration {
 	p.Move = users(23, "user%02d@contoso.onmicrosoft.com")
 	p.Strategy, p.TransitionTo = bot.StrategyTransition, "CFQ7TTC0LF8Q:0001:CFQ7TTC0LF8R"
 	p.Why = "Partner Center says Office 365 E1 is eligible for transition with licence transfer: nothing is bought twice and nobody is moved by hand"
+	p.WhyNot = ""
 	p.Alternatives = []bot.Alternative{
 		{Strategy: bot.StrategyTransition, Possible: true, Line: "one call converts the 25 seats to Office 365 E1 and moves the licences with them; nothing is bought; USD 250.00 a month from the conversion (a new P1Y term); takes effect when Microsoft completes it; touches 23 users, who stay licensed throughout"},
 		{Strategy: bot.StrategyRenewal, Line: "not possible: its term ends on 6 Dec 2026, within 14 days (KAIZALA_RENEWAL_LEAD), too close to rely on the renewal"},
@@ -231,6 +233,7 @@ func renewalPlan(state bot.State) *bot.Migration {
 	p.Subscription.EndDate = day0(2027, 1, 2)
 	p.Strategy, p.TransitionTo, p.RenewsOn = bot.StrategyRenewal, "", day0(2027, 1, 3)
 	p.Why = "the term ends on 2 Jan 2027, more than 14 days ahead: renewing into Office 365 E1 then costs nothing extra and moves the licences with it"
+	p.WhyNot = "a transition is not possible: Partner Center says Office 365 E1 is not eligible for transition from this subscription"
 	p.Alternatives = []bot.Alternative{
 		{Strategy: bot.StrategyTransition, Line: "not possible: Partner Center says Office 365 E1 is not eligible for transition from this subscription"},
 		{Strategy: bot.StrategyRenewal, Possible: true, Line: "on 3 Jan 2027 the 25 seats renew into Office 365 E1 (USD 250.00 a month from then); auto-renew is turned on with the change scheduled and nothing else changes until then; no overlap, no double billing; Microsoft moves the licences of 23 users itself"},

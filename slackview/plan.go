@@ -145,6 +145,9 @@ func pathLine(p bot.Plan) string {
 	if p.Why != "" {
 		line += " — " + sentence(esc(p.Why, maxError))
 	}
+	if p.WhyNot != "" {
+		line += " " + capitalize(sentence(esc(p.WhyNot, maxError)))
+	}
 	return line
 }
 
@@ -399,9 +402,8 @@ func approveWords(p bot.Plan, target, customer, subID string, loc *time.Location
 	what = capitalize(p.Path().Words()) + ". " + what
 	// The dialog holds 300 characters: the facts first, then why as far as
 	// it fits (the plan message says it whole).
-	// The planner ends its why with the other paths' reasons, " (no
-	// transition: …; no renewal: …)": the dialog keeps the reason itself.
-	why, _, _ := strings.Cut(p.Why, " (no ")
+	// The other paths' reasons (WhyNot) are on the plan message.
+	why := p.Why
 	if room := maxConfirmText - utf8.RuneCountInString(what) - len(" Why: "); why != "" && room >= 40 {
 		what += " Why: " + truncate(sentence(why), room)
 	}
