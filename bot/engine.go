@@ -78,6 +78,7 @@ type Engine struct {
 	locks   map[string]*sync.Mutex
 	running map[string]bool
 	again   map[string]bool        // running, to run once more (launch)
+	parked  map[string]*time.Timer // when a parked migration looks again (park)
 	slots   map[string]*batchSlots // by batch id (batch.go)
 	wg      sync.WaitGroup
 	base    context.Context

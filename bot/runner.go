@@ -143,8 +143,29 @@ func (e *Engine) wakeWorker() {
 // deleted). A restart looks at once.
 func (e *Engine) park(ctx context.Context, id string, until time.Time) {
 	wait := min(max(until.Sub(e.PC.Clock()), time.Second), cmp.Or(e.RenewalPoll, time.Hour))
-	t := time.AfterFunc(wait, func() { e.launch(id) })
-	context.AfterFunc(ctx, func() { t.Stop() })
+	key := strings.ToLower(id)
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	// One timer per migration: a look made meanwhile (a signal, a scan)
+	// parks it again, and the new timer replaces the old.
+	if t := e.parked[key]; t != nil {
+		t.Stop()
+	}
+	if e.parked == nil {
+		e.parked = map[string]*time.Timer{}
+	}
+	var t *time.Timer
+	t = time.AfterFunc(wait, func() {
+		e.mu.Lock()
+		if e.parked[key] == t {
+			delete(e.parked, key)
+		}
+		e.mu.Unlock()
+		if ctx.Err() == nil { // a stopped engine looks again at its next start
+			e.launch(id)
+		}
+	})
+	e.parked[key] = t
 }
 
 // WakeParked looks at every parked migration now (after a scan, which may
