@@ -29,6 +29,7 @@ type Digest struct {
 	Completed      []*Migration // done since Since
 	Failed         []*Migration // failed and not retried
 	Rejected       []*Migration // rejected since Since
+	Undone         []*Migration // undone since Since
 	Scan           *ScanSummary // the last scan, nil if none yet
 	// Throttled is how often Partner Center answered 429 since Since.
 	Throttled int
@@ -88,6 +89,8 @@ func BuildDigest(ctx context.Context, store Store, now, since time.Time) (*Diges
 			d.Failed = append(d.Failed, m)
 		case m.State == StateRejected && !m.UpdatedAt.Before(since):
 			d.Rejected = append(d.Rejected, m)
+		case m.State == StateUndone && !m.UpdatedAt.Before(since):
+			d.Undone = append(d.Undone, m)
 		}
 	}
 	var urgent []TrackedSubscription

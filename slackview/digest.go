@@ -48,8 +48,13 @@ func Digest(d *bot.Digest, loc *time.Location) Message {
 		listSection("Rejected since "+sinceWhen, migrationLines(d.Rejected, func(m *bot.Migration) string {
 			return stateWords(m, loc)
 		}), 0),
-		section("*Scan health*\n" + scanHealth(d, sinceWhen, loc)),
 	}
+	if len(d.Undone) > 0 { // rare: listed only when there are some
+		blocks = append(blocks, listSection("Undone since "+sinceWhen, migrationLines(d.Undone, func(m *bot.Migration) string {
+			return stateWords(m, loc)
+		}), 0))
+	}
+	blocks = append(blocks, section("*Scan health*\n"+scanHealth(d, sinceWhen, loc)))
 	if h := d.AuditHead; h != nil {
 		blocks = append(blocks, contextBlock("Audit head: row "+thousands(h.Seq)+" · "+code(h.Hash),
 			"Keep this to prove later that no history was cut: `kaizalabot audit --verify` prints the head it checked."))

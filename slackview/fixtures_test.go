@@ -152,8 +152,13 @@ func fullDigest() *bot.Digest {
 	rejected := migration(bot.StateRejected)
 	rejected.ID = "M3CF9K"
 	rejected.Error = "rejected by Sam Lee: the customer renews by phone"
+	undone := done()
+	undone.ID, undone.State = "M9UNDO", bot.StateUndone
+	undone.Outcome.OldSuspended = true
+	undone.Outcome.UndoneBy, undone.Outcome.UndoReason = &approver2, "wrong customer"
 	return &bot.Digest{Cadence: "weekday",
 		At: now, Since: now.Add(-24 * time.Hour),
+		Undone: []*bot.Migration{undone},
 		Within7: 2, Within30: 5, Within90: 11, Ended: 1,
 		MostUrgent: []bot.TrackedSubscription{ended, urgent}, MostUrgentMore: 9,
 		Waiting:   []*bot.Migration{waiting, needsApproval()},
@@ -165,7 +170,7 @@ func fullDigest() *bot.Digest {
 		Approvers: []string{approver1.ID, requester.ID}, ApproverGroup: "S0APPROVE",
 		Scan: &bot.ScanSummary{
 			Started: time.Date(2026, 11, 24, 6, 0, 0, 0, time.UTC), Finished: time.Date(2026, 11, 24, 6, 1, 12, 0, time.UTC),
-			Customers: 40, Findings: 16,
+			Customers: 40, Findings: 16, Requests: 3, Incremental: true,
 			Failures: []string{"northwind.onmicrosoft.com: 403 Forbidden (the partner relationship was removed)", "adatum.onmicrosoft.com: retries used up after 5 attempts"},
 			Access: []bot.ScanAccess{
 				{CustomerID: "c1", Customer: "Contoso Ltd", Code: "900308", Fix: "grant the License Administrator GDAP role for Contoso Ltd"},
