@@ -106,6 +106,7 @@ type demo struct {
 	bot     *server
 	pc      *http.Server
 	console *http.Server
+	catalog string // the demo catalog's temp file
 }
 
 // Close stops the demo.
@@ -116,6 +117,7 @@ func (d *demo) Close() {
 	d.bot.Shutdown()
 	_ = d.Slack.Close()
 	_ = d.pc.Shutdown(ctx)
+	_ = os.Remove(d.catalog)
 }
 
 // startDemo starts the sandbox, the fake Slack, the bot and the console,
@@ -201,13 +203,19 @@ func startDemo(ctx context.Context, opts demoOptions) (*demo, error) {
 	}
 	// The demo's catalog marks new-commerce Office 365 E3 retired, so all
 	// three strategies can be seen (demo_catalog.yaml).
-	catalogFile := opts.DB + ".catalog.yaml"
-	if err := os.WriteFile(catalogFile, demoCatalog, 0o600); err != nil {
+	catalogFile, err := writeTemp("kaizalabot-demo-catalog-*.yaml", demoCatalog)
+	if err != nil {
 		consoleLn.Close()
 		_ = pc.Close()
 		_ = slackFake.Close()
 		return nil, fmt.Errorf("writing the demo catalog: %w", err)
 	}
+	started := false
+	defer func() {
+		if !started {
+			_ = os.Remove(catalogFile)
+		}
+	}()
 	cfg := config.Serve{
 		Catalog:  catalogFile,
 		BotToken: botToken, SigningSecret: signingSecret, SlackAPIURL: slackFake.APIURL(),
@@ -256,7 +264,8 @@ func startDemo(ctx context.Context, opts demoOptions) (*demo, error) {
 	}
 	ui.RegisterOnShutdown(endStreams)
 	go func() { _ = ui.Serve(consoleLn) }()
-	return &demo{URL: "http://" + consoleLn.Addr().String(), Slack: slackFake, Sandbox: sim, bot: botSrv, pc: pc, console: ui}, nil
+	started = true
+	return &demo{URL: "http://" + consoleLn.Addr().String(), Slack: slackFake, Sandbox: sim, bot: botSrv, pc: pc, console: ui, catalog: catalogFile}, nil
 }
 
 // randomSecret makes a per-run credential, so nothing in the demo has a
@@ -265,4 +274,19 @@ func randomSecret() string {
 	b := make([]byte, 16)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
+}
+
+// writeTemp writes data to a new temp file named after pattern and returns
+// its path.
+func writeTemp(pattern string, data []byte) (string, error) {
+	f, err := os.CreateTemp("", pattern)
+	if err != nil {
+		return "", err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		os.Remove(f.Name())
+		return "", err
+	}
+	return f.Name(), f.Close()
 }

@@ -158,7 +158,7 @@ func fullDigest() *bot.Digest {
 	undone.Outcome.UndoneBy, undone.Outcome.UndoReason = &approver2, "wrong customer"
 	return &bot.Digest{Cadence: "weekday",
 		At: now, Since: now.Add(-24 * time.Hour),
-		Undone: []*bot.Migration{undone},
+		Undone:  []*bot.Migration{undone},
 		Within7: 2, Within30: 5, Within90: 11, Ended: 1,
 		MostUrgent: []bot.TrackedSubscription{ended, urgent}, MostUrgentMore: 9,
 		Waiting:   []*bot.Migration{waiting, needsApproval()},
