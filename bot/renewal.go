@@ -34,26 +34,16 @@ func (e *Engine) schedule(ctx context.Context, m *Migration) error {
 	if err != nil || st.State == StepDone {
 		return err
 	}
-	what := "scheduling the change at renewal of subscription " + m.SubscriptionID
-	if st.Attempts > 0 || st.MSRequestID != "" {
-		sub, err := e.PC.GetSubscription(ctx, m.CustomerID, m.SubscriptionID)
-		if err != nil {
-			return e.failStep(ctx, &st, "re-reading subscription "+m.SubscriptionID, err)
-		}
-		if scheduledAsPlanned(sub, m) {
-			return e.scheduled(ctx, m, &st, sub, CallRef{RequestID: st.MSRequestID}, "found done by an earlier attempt")
-		}
-	} else if err := e.checkWorld(ctx, m, false); err != nil {
-		return err
-	}
-	if err := e.beginWrite(ctx, m, &st, true); err != nil {
-		return err
-	}
-	sub, call, err := e.PC.ScheduleRenewal(ctx, m.CustomerID, m.SubscriptionID, m.Plan.Target, m.Plan.Subscription.Quantity, st.MSRequestID)
+	w := subscriptionWrite{"scheduling the change at renewal of",
+		func(sub Subscription) bool { return scheduledAsPlanned(sub, m) },
+		func(pc PartnerCenter, ctx context.Context, customerID, subscriptionID, requestID string) (Subscription, CallRef, error) {
+			return pc.ScheduleRenewal(ctx, customerID, subscriptionID, m.Plan.Target, m.Plan.Subscription.Quantity, requestID)
+		}}
+	sub, call, reconciled, err := e.writeOnce(ctx, m, &st, m.SubscriptionID, w, false, func() error { return e.checkWorld(ctx, m, false) })
 	if err != nil {
-		return e.failStep(ctx, &st, what, err)
+		return err
 	}
-	if !scheduledAsPlanned(sub, m) {
+	if !scheduledAsPlanned(sub, m) { // a reconciled write shows it already
 		// The answer may be the resource before the change applied: the
 		// issue asks for the GET to show it.
 		if sub, err = e.PC.GetSubscription(ctx, m.CustomerID, m.SubscriptionID); err != nil {
@@ -65,7 +55,7 @@ func (e *Engine) schedule(ctx context.Context, m *Migration) error {
 				m.SubscriptionID, sub.AutoRenew, scheduledWords(sub.Scheduled)), FailureKindPartnerCenter)
 		}
 	}
-	return e.scheduled(ctx, m, &st, sub, call, "")
+	return e.scheduled(ctx, m, &st, sub, call, reconciled)
 }
 
 func scheduledWords(c *ScheduledChange) string {

@@ -531,15 +531,16 @@ func (e *Engine) verify(ctx context.Context, m *Migration) error {
 	return e.recordFailure(ctx, &st, errors.New(msg+". Fix them and retry, or an approver can override to suspend anyway"), FailureKindUsers)
 }
 
-// fateAction is how step C carries out one OldFate.
-type fateAction struct {
-	what string                  // "suspending subscription …"
+// subscriptionWrite is one write to a subscription: what it is doing (for
+// errors), how to tell from the subscription that it is done, and the call.
+type subscriptionWrite struct {
+	what string                  // "suspending", for "suspending subscription …"
 	done func(Subscription) bool // Partner Center shows it done
 	call func(PartnerCenter, context.Context, string, string, string) (Subscription, CallRef, error)
 }
 
 // fateActions is step C for each fate, written once.
-var fateActions = map[OldFate]fateAction{
+var fateActions = map[OldFate]subscriptionWrite{
 	FateSuspend: {"suspending", func(s Subscription) bool { return strings.EqualFold(s.Status, "suspended") }, PartnerCenter.Suspend},
 	FateCancel:  {"cancelling", func(s Subscription) bool { return strings.EqualFold(s.Status, "deleted") }, PartnerCenter.Cancel},
 	FateLeave:   {"turning auto-renew off for", func(s Subscription) bool { return !s.AutoRenew }, PartnerCenter.StopAutoRenew},
@@ -548,6 +549,39 @@ var fateActions = map[OldFate]fateAction{
 // fate is what step C does to m's old subscription; plans saved before
 // there was a choice suspend.
 func fate(m *Migration) OldFate { return cmp.Or(m.Plan.OldFate, FateSuspend) }
+
+// writeOnce sends w to subscription subID as step st's write, exactly once.
+// When an earlier attempt may have sent it (or always, with look), Partner
+// Center is asked first, and a write it shows done is not sent again
+// (reconciled says why). Before a first write, first (when set) checks the
+// world: not sent yet, a subscription changed now is someone else's doing.
+func (e *Engine) writeOnce(ctx context.Context, m *Migration, st *Step, subID string, w subscriptionWrite, look bool, first func() error) (sub Subscription, call CallRef, reconciled string, err error) {
+	if look || st.Attempts > 0 || st.MSRequestID != "" {
+		sub, err := e.PC.GetSubscription(ctx, m.CustomerID, subID)
+		if err != nil {
+			return Subscription{}, CallRef{}, "", e.failStep(ctx, st, "re-reading subscription "+subID, err)
+		}
+		if w.done(sub) {
+			reconciled = "found done by an earlier attempt"
+			if st.Attempts == 0 {
+				reconciled = "already so"
+			}
+			return sub, CallRef{RequestID: st.MSRequestID}, reconciled, nil
+		}
+	} else if first != nil {
+		if err := first(); err != nil {
+			return Subscription{}, CallRef{}, "", err
+		}
+	}
+	if err := e.beginWrite(ctx, m, st, true); err != nil {
+		return Subscription{}, CallRef{}, "", err
+	}
+	sub, call, err = w.call(e.PC, ctx, m.CustomerID, subID, st.MSRequestID)
+	if err != nil {
+		return Subscription{}, call, "", e.failStep(ctx, st, w.what+" subscription "+subID, err)
+	}
+	return sub, call, "", nil
+}
 
 // suspend is step C: do to the old subscription what the plan says
 // (suspend, cancel, or leave it to end), exactly once.
@@ -560,30 +594,11 @@ func (e *Engine) suspend(ctx context.Context, m *Migration) error {
 	if !ok {
 		return e.recordFailure(ctx, &st, fmt.Errorf("the plan asks to %q the old subscription, which kaizalabot does not know how to do; make a new plan", m.Plan.OldFate), FailureKindPartnerCenter)
 	}
-	what := act.what + " subscription " + m.SubscriptionID
-	sent := st.Attempts > 0 || st.MSRequestID != ""
-	if sent {
-		// An earlier attempt may have done it, whatever it was told.
-		sub, err := e.PC.GetSubscription(ctx, m.CustomerID, m.SubscriptionID)
-		if err != nil {
-			return e.failStep(ctx, &st, "re-reading subscription "+m.SubscriptionID, err)
-		}
-		if act.done(sub) {
-			return e.suspended(ctx, m, &st, sub, CallRef{RequestID: st.MSRequestID}, "found done by an earlier attempt")
-		}
-	} else if err := e.checkWorld(ctx, m, false); err != nil {
-		// Not sent yet, so a suspended subscription now is someone else's
-		// doing: stop and ask rather than guess.
-		return err
-	}
-	if err := e.beginWrite(ctx, m, &st, true); err != nil {
-		return err
-	}
-	sub, call, err := act.call(e.PC, ctx, m.CustomerID, m.SubscriptionID, st.MSRequestID)
+	sub, call, reconciled, err := e.writeOnce(ctx, m, &st, m.SubscriptionID, act, false, func() error { return e.checkWorld(ctx, m, false) })
 	if err != nil {
-		return e.failStep(ctx, &st, what, err)
+		return err
 	}
-	return e.suspended(ctx, m, &st, sub, call, "")
+	return e.suspended(ctx, m, &st, sub, call, reconciled)
 }
 
 // OldOutcome says what step C did to the old subscription and what that

@@ -109,11 +109,9 @@ func (e *Engine) Undo(ctx context.Context, id string, actor Actor, reason string
 }
 
 // undoSubscriptionStep is an undo step that makes one write to one
-// subscription, exactly once: skip says there is nothing to do, done
-// whether Partner Center shows it done (looked at before sending again
-// after an attempt without a known answer).
-func (e *Engine) undoSubscriptionStep(ctx context.Context, m *Migration, name StepName, subID, what, action string,
-	skip bool, done func(Subscription) bool, call func(PartnerCenter, context.Context, string, string, string) (Subscription, CallRef, error)) error {
+// subscription, exactly once (writeOnce, looking first: an undo may find it
+// done already); skip says there is nothing to do.
+func (e *Engine) undoSubscriptionStep(ctx context.Context, m *Migration, name StepName, subID, action string, skip bool, w subscriptionWrite) error {
 	st, err := e.loadStep(ctx, m.ID, name)
 	if err != nil || st.State == StepDone || st.State == StepSkipped {
 		return err
@@ -121,56 +119,39 @@ func (e *Engine) undoSubscriptionStep(ctx context.Context, m *Migration, name St
 	if skip {
 		return e.finishStep(ctx, m, &st, StepSkipped, map[string]string{"reason": "nothing to undo"})
 	}
-	record := func(sub Subscription, ref CallRef, reconciled string) error {
-		detail := map[string]any{"subscriptionId": subID, "status": sub.Status}
-		if reconciled != "" {
-			detail["reconciled"] = reconciled
-		}
-		entry := e.audit(m, System, action, detail)
-		entry.MSRequestID, entry.MSCorrelationID = cmp.Or(ref.RequestID, st.MSRequestID), ref.CorrelationID
-		return e.finishStep(ctx, m, &st, StepDone, map[string]string{"subscriptionId": subID, "status": sub.Status}, entry)
-	}
-	sub, err := e.PC.GetSubscription(ctx, m.CustomerID, subID)
+	sub, ref, reconciled, err := e.writeOnce(ctx, m, &st, subID, w, true, nil)
 	if err != nil {
-		return e.failStep(ctx, &st, "re-reading subscription "+subID, err)
-	}
-	if done(sub) {
-		note := "already so"
-		if st.Attempts > 0 {
-			note = "found done by an earlier attempt"
-		}
-		return record(sub, CallRef{RequestID: st.MSRequestID}, note)
-	}
-	if err := e.beginWrite(ctx, m, &st, true); err != nil {
 		return err
 	}
-	sub, ref, err := call(e.PC, ctx, m.CustomerID, subID, st.MSRequestID)
-	if err != nil {
-		return e.failStep(ctx, &st, what+" subscription "+subID, err)
+	detail := map[string]any{"subscriptionId": subID, "status": sub.Status}
+	if reconciled != "" {
+		detail["reconciled"] = reconciled
 	}
-	return record(sub, ref, "")
+	entry := e.audit(m, System, action, detail)
+	entry.MSRequestID, entry.MSCorrelationID = cmp.Or(ref.RequestID, st.MSRequestID), ref.CorrelationID
+	return e.finishStep(ctx, m, &st, StepDone, map[string]string{"subscriptionId": subID, "status": sub.Status}, entry)
 }
 
 // undoReactivate makes the old subscription active again if step C
 // suspended it, so its licences can be assigned again.
 func (e *Engine) undoReactivate(ctx context.Context, m *Migration) error {
-	return e.undoSubscriptionStep(ctx, m, StepUndoReactivate, m.SubscriptionID, "reactivating", ActionReactivated,
+	return e.undoSubscriptionStep(ctx, m, StepUndoReactivate, m.SubscriptionID, ActionReactivated,
 		!m.Outcome.OldSuspended && fate(m) != FateSuspend,
-		func(s Subscription) bool { return s.Active() }, PartnerCenter.Reactivate)
+		subscriptionWrite{"reactivating", func(s Subscription) bool { return s.Active() }, PartnerCenter.Reactivate})
 }
 
 // undoCancel cancels the bought subscription inside its window.
 func (e *Engine) undoCancel(ctx context.Context, m *Migration) error {
-	return e.undoSubscriptionStep(ctx, m, StepUndoCancel, m.NewSubscriptionID, "cancelling", ActionCancelled,
-		m.NewSubscriptionID == "" || m.Plan.Seats == 0,
-		func(s Subscription) bool { return strings.EqualFold(s.Status, "deleted") }, PartnerCenter.Cancel)
+	return e.undoSubscriptionStep(ctx, m, StepUndoCancel, m.NewSubscriptionID, ActionCancelled,
+		m.NewSubscriptionID == "" || m.Plan.Seats == 0, fateActions[FateCancel])
 }
 
 // undoUnschedule removes a change at renewal not yet made.
 func (e *Engine) undoUnschedule(ctx context.Context, m *Migration) error {
-	return e.undoSubscriptionStep(ctx, m, StepUndoUnschedule, m.SubscriptionID, "removing the change at renewal of", ActionUnscheduled, false,
-		func(s Subscription) bool { return s.Scheduled == nil && s.AutoRenew == m.Plan.Subscription.AutoRenew },
-		PartnerCenter.Unschedule)
+	return e.undoSubscriptionStep(ctx, m, StepUndoUnschedule, m.SubscriptionID, ActionUnscheduled, false,
+		subscriptionWrite{"removing the change at renewal of",
+			func(s Subscription) bool { return s.Scheduled == nil && s.AutoRenew == m.Plan.Subscription.AutoRenew },
+			PartnerCenter.Unschedule})
 }
 
 // undoMoveBack gives every user the migration moved the retired licence
