@@ -116,26 +116,12 @@ func (a Adapter) CreateCart(ctx context.Context, customerID string, target bot.T
 	if target.ProductID == "" || target.ProductSkuID == "" {
 		return bot.Cart{}, fmt.Errorf("target %s has no new-commerce productId/productSkuId: add them in KAIZALA_CATALOG", target.SkuPartNumber)
 	}
-	avails, err := a.Client.ListAvailabilities(ctx, customerID, target.ProductID, target.ProductSkuID)
+	av, err := a.availability(ctx, customerID, target)
 	if err != nil {
-		return bot.Cart{}, fmt.Errorf("finding where %s can be bought: %w", target.Name, err)
+		return bot.Cart{}, err
 	}
-	term := cmp.Or(target.TermDuration, "P1Y")
-	var catalogItem string
-	for _, av := range avails {
-		if !av.IsPurchasable {
-			continue
-		}
-		for _, t := range av.Terms {
-			if strings.EqualFold(t.Duration, term) {
-				catalogItem = cmp.Or(av.CatalogItemID, target.ProductID+":"+target.ProductSkuID+":"+av.ID)
-			}
-		}
-	}
-	if catalogItem == "" {
-		return bot.Cart{}, &APIError{StatusCode: http.StatusBadRequest, Code: "notPurchasable", Method: http.MethodGet, Path: "availabilities",
-			Description: fmt.Sprintf("%s is not purchasable for this customer with a %s term", target.Name, term)}
-	}
+	term := target.Term()
+	catalogItem := cmp.Or(av.CatalogItemID, target.ProductID+":"+target.ProductSkuID+":"+av.ID)
 	cart, err := a.Client.CreateCart(WithRequestID(ctx, requestID), customerID, Cart{LineItems: []CartLineItem{{
 		ID: 0, CatalogItemID: catalogItem, Quantity: seats, FriendlyName: fmt.Sprintf("%s (%s)", target.Name, tag),
 		BillingCycle: cmp.Or(target.BillingCycle, "annual"), TermDuration: term,
@@ -144,6 +130,33 @@ func (a Adapter) CreateCart(ctx context.Context, customerID string, target bot.T
 		return bot.Cart{}, err
 	}
 	return toBotCart(*cart), nil
+}
+
+// availability resolves where target can be bought for the customer with
+// its term, just before it is used (availability ids change over time): the
+// last purchasable one with the term, or a notPurchasable error.
+func (a Adapter) availability(ctx context.Context, customerID string, target bot.Target) (Availability, error) {
+	avails, err := a.Client.ListAvailabilities(ctx, customerID, target.ProductID, target.ProductSkuID)
+	if err != nil {
+		return Availability{}, fmt.Errorf("finding where %s can be bought: %w", target.Name, err)
+	}
+	term := target.Term()
+	var found *Availability
+	for i, av := range avails {
+		if !av.IsPurchasable {
+			continue
+		}
+		for _, t := range av.Terms {
+			if strings.EqualFold(t.Duration, term) {
+				found = &avails[i]
+			}
+		}
+	}
+	if found == nil {
+		return Availability{}, &APIError{StatusCode: http.StatusBadRequest, Code: "notPurchasable", Method: http.MethodGet, Path: "availabilities",
+			Description: fmt.Sprintf("%s is not purchasable for this customer with a %s term", target.Name, term)}
+	}
+	return *found, nil
 }
 
 // GetCart reads a cart.

@@ -91,23 +91,11 @@ func (a Adapter) ScheduleRenewal(ctx context.Context, customerID, subscriptionID
 	if !target.NewCommerce() {
 		return bot.Subscription{}, bot.CallRef{}, fmt.Errorf("target %s has no new-commerce productId/productSkuId: add them in KAIZALA_CATALOG", target.SkuPartNumber)
 	}
-	avails, err := a.Client.ListAvailabilities(ctx, customerID, target.ProductID, target.ProductSkuID)
+	av, err := a.availability(ctx, customerID, target)
 	if err != nil {
-		return bot.Subscription{}, bot.CallRef{}, fmt.Errorf("finding where %s can be bought: %w", target.Name, err)
+		return bot.Subscription{}, bot.CallRef{}, err
 	}
-	term := target.Term()
-	availability := ""
-	for _, av := range avails {
-		for _, t := range av.Terms {
-			if av.IsPurchasable && strings.EqualFold(t.Duration, term) && availability == "" {
-				availability = av.ID
-			}
-		}
-	}
-	if availability == "" {
-		return bot.Subscription{}, bot.CallRef{}, &APIError{StatusCode: http.StatusBadRequest, Code: "notPurchasable", Method: http.MethodGet, Path: "availabilities",
-			Description: fmt.Sprintf("%s is not purchasable for this customer with a %s term", target.Name, term)}
-	}
+	term, availability := target.Term(), av.ID
 	want := map[string]any{
 		"product": map[string]any{
 			"productId": target.ProductID, "skuId": target.ProductSkuID, "availabilityId": availability,
