@@ -275,7 +275,7 @@ type holder struct {
 func (e *Engine) holders(ctx context.Context, customerID string, users []User, retiredSku, targetSku string) ([]holder, error) {
 	var out []holder
 	var firstErr error
-	readLicences(ctx, e, customerID, users, func(u User) string { return u.ID }, func(u User, skus []string, err error) {
+	err := readLicences(ctx, e, customerID, users, func(u User) string { return u.ID }, func(u User, skus []string, err error) {
 		switch {
 		case err != nil && firstErr == nil:
 			firstErr = fmt.Errorf("reading the licences of %s: %w", u.UPN, err)
@@ -283,34 +283,49 @@ func (e *Engine) holders(ctx context.Context, customerID string, users []User, r
 			out = append(out, holder{User: u, hasTarget: containsID(skus, targetSku)})
 		}
 	})
-	if firstErr != nil {
-		return nil, firstErr
+	if err = cmp.Or(err, firstErr); err != nil {
+		return nil, err
 	}
 	slices.SortFunc(out, func(a, b holder) int { return cmp.Compare(strings.ToLower(a.UPN), strings.ToLower(b.UPN)) })
 	return out, nil
 }
 
-// readLicences reads the licences of each of users concurrently (the
-// client's rate limiter sets the pace) and hands each answer to each, one
-// at a time.
-func readLicences[T any](ctx context.Context, e *Engine, customerID string, users []T, id func(T) string, each func(T, []string, error)) {
+// readLicences reads the licences of each of users concurrently and hands
+// each answer to each, one at a time; ctx's error when it ended first (some
+// users then unread).
+func readLicences[T any](ctx context.Context, e *Engine, customerID string, users []T, id func(T) string, each func(T, []string, error)) error {
 	var mu sync.Mutex
+	inParallel(ctx, e.concurrency(), users, func(u T) {
+		skus, err := e.PC.UserSkuIDs(ctx, customerID, id(u))
+		mu.Lock()
+		defer mu.Unlock()
+		each(u, skus, err)
+	})
+	return ctx.Err()
+}
+
+// inParallel calls fn for each item, n at a time (the client's rate limiter
+// sets the pace of their calls), until the items run out or ctx ends. fn
+// does its own locking.
+func inParallel[T any](ctx context.Context, n int, items []T, fn func(T)) {
 	var wg sync.WaitGroup
-	next := make(chan T)
-	for range max(1, min(e.concurrency(), len(users))) {
+	work := make(chan T)
+	for range max(1, min(n, len(items))) {
 		wg.Go(func() {
-			for u := range next {
-				skus, err := e.PC.UserSkuIDs(ctx, customerID, id(u))
-				mu.Lock()
-				each(u, skus, err)
-				mu.Unlock()
+			for it := range work {
+				fn(it)
 			}
 		})
 	}
-	for _, u := range users {
-		next <- u
+feed:
+	for _, it := range items {
+		select {
+		case work <- it:
+		case <-ctx.Done():
+			break feed
+		}
 	}
-	close(next)
+	close(work)
 	wg.Wait()
 }
 

@@ -325,7 +325,6 @@ func (e *Engine) moveUsers(ctx context.Context, m *Migration) error {
 		}
 	}
 	var (
-		wg       sync.WaitGroup
 		mu       sync.Mutex
 		storeErr error
 		// Moves that met transient trouble stay pending for the next pass;
@@ -335,45 +334,30 @@ func (e *Engine) moveUsers(ctx context.Context, m *Migration) error {
 		userRefusals  int
 		accessRefusal int
 	)
-	work := make(chan UserMove)
-	for range max(1, min(e.concurrency(), len(todo))) {
-		wg.Go(func() {
-			for mv := range work {
-				mv, class, err := e.moveUser(ctx, m, mv, hasTarget[strings.ToLower(mv.UserID)])
-				mu.Lock()
-				switch {
-				case err != nil:
-					storeErr = cmp.Or(storeErr, err)
-				case class == FailureRetryable:
-					waiting, waitErr = waiting+1, cmp.Or(waitErr, errors.New(mv.Error))
-				case class == FailureAuth:
-					accessRefusal++
-				case class != FailureUnknown:
-					userRefusals++
-				}
-				mu.Unlock()
-				if err != nil {
-					continue
-				}
-				switch mv.State {
-				case MoveDone, MoveSkipped:
-					e.publish(Event{Kind: EventUserMoved, Migration: *m, Move: &mv, Done: int(done.Add(1)), Total: len(moves)})
-				case MoveFailed:
-					e.publish(Event{Kind: EventUserFailed, Migration: *m, Move: &mv, Done: int(done.Load()), Total: len(moves)})
-				}
-			}
-		})
-	}
-feed:
-	for _, mv := range todo {
-		select {
-		case work <- mv:
-		case <-ctx.Done():
-			break feed
+	inParallel(ctx, e.concurrency(), todo, func(mv UserMove) {
+		mv, class, err := e.moveUser(ctx, m, mv, hasTarget[strings.ToLower(mv.UserID)])
+		mu.Lock()
+		switch {
+		case err != nil:
+			storeErr = cmp.Or(storeErr, err)
+		case class == FailureRetryable:
+			waiting, waitErr = waiting+1, cmp.Or(waitErr, errors.New(mv.Error))
+		case class == FailureAuth:
+			accessRefusal++
+		case class != FailureUnknown:
+			userRefusals++
 		}
-	}
-	close(work)
-	wg.Wait()
+		mu.Unlock()
+		if err != nil {
+			return
+		}
+		switch mv.State {
+		case MoveDone, MoveSkipped:
+			e.publish(Event{Kind: EventUserMoved, Migration: *m, Move: &mv, Done: int(done.Add(1)), Total: len(moves)})
+		case MoveFailed:
+			e.publish(Event{Kind: EventUserFailed, Migration: *m, Move: &mv, Done: int(done.Load()), Total: len(moves)})
+		}
+	})
 	if err := ctx.Err(); err != nil {
 		return err
 	}

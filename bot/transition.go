@@ -174,7 +174,7 @@ func (e *Engine) verifyHolders(ctx context.Context, m *Migration) error {
 	users := append(append([]PlanUser{}, m.Plan.Move...), m.Plan.CannotMove...)
 	var wrong []string
 	var firstErr error
-	readLicences(ctx, e, m.CustomerID, users, func(u PlanUser) string { return u.ID }, func(u PlanUser, skus []string, err error) {
+	err = readLicences(ctx, e, m.CustomerID, users, func(u PlanUser) string { return u.ID }, func(u PlanUser, skus []string, err error) {
 		switch {
 		case err != nil:
 			firstErr = cmp.Or(firstErr, fmt.Errorf("reading the licences of %s: %w", u.UPN, err))
@@ -184,6 +184,9 @@ func (e *Engine) verifyHolders(ctx context.Context, m *Migration) error {
 			wrong = append(wrong, u.UPN+" (holds no "+m.Plan.Target.Name+")")
 		}
 	})
+	if err != nil {
+		return err // ctx ended: the step runs again at the next start
+	}
 	if firstErr != nil {
 		return e.failStep(ctx, &st, "checking the users", firstErr)
 	}

@@ -187,34 +187,23 @@ func (e *Engine) undoMoveBack(ctx context.Context, m *Migration) error {
 	}
 	var (
 		mu       sync.Mutex
-		wg       sync.WaitGroup
 		storeErr error
 		waitErr  error
 		failed   []string
 	)
-	work := make(chan UserMove)
-	for range max(1, min(e.concurrency(), len(todo))) {
-		wg.Go(func() {
-			for mv := range work {
-				mv, class, err := e.moveBack(ctx, m, mv, hadTarget[strings.ToLower(mv.UserID)])
-				mu.Lock()
-				switch {
-				case err != nil:
-					storeErr = cmp.Or(storeErr, err)
-				case class == FailureRetryable:
-					waitErr = cmp.Or(waitErr, errors.New(mv.Error))
-				case mv.State == MoveBackFailed:
-					failed = append(failed, fmt.Sprintf("%s (%s)", mv.UPN, mv.Error))
-				}
-				mu.Unlock()
-			}
-		})
-	}
-	for _, mv := range todo {
-		work <- mv
-	}
-	close(work)
-	wg.Wait()
+	inParallel(ctx, e.concurrency(), todo, func(mv UserMove) {
+		mv, class, err := e.moveBack(ctx, m, mv, hadTarget[strings.ToLower(mv.UserID)])
+		mu.Lock()
+		defer mu.Unlock()
+		switch {
+		case err != nil:
+			storeErr = cmp.Or(storeErr, err)
+		case class == FailureRetryable:
+			waitErr = cmp.Or(waitErr, errors.New(mv.Error))
+		case mv.State == MoveBackFailed:
+			failed = append(failed, fmt.Sprintf("%s (%s)", mv.UPN, mv.Error))
+		}
+	})
 	switch {
 	case ctx.Err() != nil:
 		return ctx.Err()
