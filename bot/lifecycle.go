@@ -171,8 +171,10 @@ var Renewal = Lifecycle{Strategy: string(StrategyRenewal), States: []StateRow{
 	undoneRow, failedRow, needsApprovalRow, rejectedRow,
 }, Undo: StateUndoUnscheduling}
 
-// Lifecycles are the tables of every strategy, in the order of Strategies.
-var Lifecycles = []*Lifecycle{&Transition, &Renewal, &Replace}
+// Lifecycles are the tables of every strategy, replace's first: the order
+// the journal's steps are shown in (steps). Which strategy the planner
+// prefers is Strategies' order, not this one.
+var Lifecycles = []*Lifecycle{&Replace, &Transition, &Renewal}
 
 // row is state s in the lifecycle (false for a state it does not know).
 func (l *Lifecycle) row(s State) (StateRow, bool) {
@@ -236,7 +238,7 @@ func runningStates() []State {
 // run (replace's first: the order the journal is shown in).
 func steps() []StepName {
 	var out []StepName
-	for _, l := range []*Lifecycle{&Replace, &Transition, &Renewal} {
+	for _, l := range Lifecycles {
 		for _, r := range l.States {
 			if r.Step != "" && !slices.Contains(out, r.Step) {
 				out = append(out, r.Step)
